@@ -1,0 +1,73 @@
+# clvlab: two commands set everything up on a fresh machine.
+#   make lab    create .venv on first use, open JupyterLab on notebooks/
+#   make test   create .venv on first use, run the unit tests and every notebook (nbval)
+# Also: make notebooks (re-execute all notebooks in place), make lint, make bench, make clean.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.clvlab-installed
+EXTRAS ?= lab,test,dev
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+# A Python >= 3.12: $(PYTHON) if given, else python3.13 / python3.12 / python3 on PATH,
+# else the newest 3.12+ that pyenv knows.
+FIND_PYTHON = for c in $(PYTHON) python3.14 python3.13 python3.12 python3; do \
+	  p=$$(command -v $$c 2>/dev/null) || continue; \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done; \
+	root=$$(pyenv root 2>/dev/null || echo $${PYENV_ROOT:-$$HOME/.pyenv}); \
+	for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done; exit 1
+
+.PHONY: lab test unit notebooks-test notebooks lint bench env clean help
+
+help:
+	@sed -n '1,5p' Makefile
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+	  py=$$($(FIND_PYTHON)) || { \
+	    echo "clvlab needs Python >= 3.12, and none was found on PATH or through pyenv." >&2; \
+	    echo "Install one (e.g. 'pyenv install 3.12' or your package manager), or run" >&2; \
+	    echo "'make PYTHON=/path/to/python3.12 test'. The conda route: 'conda env create -f environment.yml'." >&2; \
+	    exit 1; }; \
+	  echo "Creating $(VENV) with $$py ($$($$py -V))"; \
+	  $$py -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: unit notebooks-test
+
+unit: $(STAMP)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+notebooks-test: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	@for nb in $(NOTEBOOKS); do \
+	  echo "executing $$nb"; \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+	done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from clvlab.cli import main
+
+sys.exit(main())

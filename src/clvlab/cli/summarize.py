@@ -1,0 +1,38 @@
+"""``clvlab summarize``: a transaction log to a per-customer RFM table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clvlab import rfm
+from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``summarize``."""
+    parser = subparsers.add_parser(
+        "summarize", help="summarise a transaction log into RFM per customer",
+        description="Validate a transaction log, print the validation report and write one "
+        "RFM row per customer (FHL 2005 conventions).",
+    )
+    add_log_arguments(parser)
+    add_period_arguments(parser, holdout=True)
+    parser.add_argument("--out", required=True, help="CSV file to write the RFM table to")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Summarise and write the table; the report goes to standard output."""
+    log, _ = load_log(args, report_to=sys.stdout)
+    summary = rfm.summarize(
+        log, calibration_end=args.calibration_end, observation_end=args.observation_end,
+        time_unit=args.time_unit, amount="amount" if args.amount_col else None,
+    )
+    summary.to_csv(args.out, index=False)
+    attrs = summary.attrs
+    print(f"{attrs['merged_same_day']:,} same-day purchases merged; "
+          f"{attrs['customers_after_calibration']:,} customers first bought after "
+          f"{attrs['calibration_end']} and are not in the table")
+    print(f"wrote {len(summary):,} customers to {args.out}")
+    return 0

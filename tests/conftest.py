@@ -1,0 +1,23 @@
+"""Shared fixtures: the CDNOW sample, validated and summarised once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from clvlab import datasets, rfm, transactions
+
+CALIBRATION_END = "1997-09-30"
+OBSERVATION_END = "1998-06-30"
+
+
+@pytest.fixture(scope="session")
+def cdnow_log():
+    """The validated CDNOW transaction log."""
+    log, _ = transactions.validate(datasets.load_cdnow(), "customer_id", "date", "amount")
+    return log
+
+
+@pytest.fixture(scope="session")
+def cdnow_rfm(cdnow_log):
+    """CDNOW summarised with the FHL (2005) calibration and holdout periods, in weeks."""
+    return rfm.summarize(cdnow_log, CALIBRATION_END, OBSERVATION_END, time_unit="W")
