@@ -7,17 +7,29 @@ from clvlab.cli import main
 @pytest.fixture
 def german_csv(tmp_path, cdnow_log):
     path = tmp_path / "umsaetze.csv"
-    table = cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum",
-                                      "amount": "Umsatz"})
-    table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y")).to_csv(path, sep=";",
-                                                                      index=False)
+    table = cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
+    table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y")).to_csv(path, sep=";", index=False)
     return path
 
 
 def args(path, out, *extra):
-    return ["summarize", str(path), "--customer-col", "Kunde", "--date-col", "Datum",
-            "--amount-col", "Umsatz", "--date-format", "%d.%m.%Y",
-            "--calibration-end", "1997-09-30", "--out", str(out), *extra]
+    return [
+        "summarize",
+        str(path),
+        "--customer-col",
+        "Kunde",
+        "--date-col",
+        "Datum",
+        "--amount-col",
+        "Umsatz",
+        "--date-format",
+        "%d.%m.%Y",
+        "--calibration-end",
+        "1997-09-30",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def test_summarize_writes_the_rfm_table(german_csv, tmp_path, capsys, cdnow_rfm):
@@ -41,8 +53,10 @@ def test_days(german_csv, tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (["--customer-col", "Kundennummer"],
-         "clvlab summarize: error: column 'Kundennummer' (the customer column) not found"),
+        (
+            ["--customer-col", "Kundennummer"],
+            "clvlab summarize: error: column 'Kundennummer' (the customer column) not found",
+        ),
         (["--date-format", "%Y/%m/%d"], "clvlab summarize: error: no valid rows left"),
         ("missing-file", "clvlab summarize: error: cannot read"),
     ],

@@ -27,7 +27,7 @@ def test_loaders_work_from_any_directory(tmp_path, monkeypatch):
 
 
 def test_missing_data_file():
-    with pytest.raises(FileNotFoundError, match="no_such.csv"):
+    with pytest.raises(FileNotFoundError, match=r"no_such.csv"):
         datasets.data_path("no_such.csv")
 
 

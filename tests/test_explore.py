@@ -21,5 +21,6 @@ def test_cohort_sizes(cdnow_log):
     weeks = explore.cohort_sizes(cdnow_log, freq="W")
     assert weeks["customers"].sum() == 2357
     months = explore.cohort_sizes(cdnow_log, freq="M")
-    assert months["cohort"].tolist() == list(pd.to_datetime(["1997-01-01", "1997-02-01",
-                                                             "1997-03-01"]))
+    assert months["cohort"].tolist() == list(
+        pd.to_datetime(["1997-01-01", "1997-02-01", "1997-03-01"])
+    )

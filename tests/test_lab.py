@@ -20,12 +20,19 @@ def _free_port() -> int:
 
 def test_make_lab_serves_jupyterlab_on_localhost(tmp_path):
     port = _free_port()
-    lab_args = (f"--no-browser --port={port} --ip=127.0.0.1 --IdentityProvider.token= "
-                f"--ServerApp.runtime_dir={tmp_path}")
+    lab_args = (
+        f"--no-browser --port={port} --ip=127.0.0.1 --IdentityProvider.token= "
+        f"--ServerApp.runtime_dir={tmp_path}"
+    )
     env = os.environ | {"JUPYTER_CONFIG_DIR": str(tmp_path), "JUPYTER_DATA_DIR": str(tmp_path)}
-    server = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={lab_args}"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        ["make", "-s", "lab", f"LAB_ARGS={lab_args}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -34,7 +41,8 @@ def test_make_lab_serves_jupyterlab_on_localhost(tmp_path):
                     assert page.status == 200
                     assert "JupyterLab" in page.read().decode()
                 with urllib.request.urlopen(
-                        f"http://127.0.0.1:{port}/api/contents", timeout=5) as listing:
+                    f"http://127.0.0.1:{port}/api/contents", timeout=5
+                ) as listing:
                     names = {item["name"] for item in json.load(listing)["content"]}
                 break
             except OSError:

@@ -35,20 +35,29 @@ def _log(rows):
 
 
 def test_conventions_on_a_hand_made_log():
-    log = _log([
-        ("a", "2024-01-01", 10.0),  # first purchase: not a repeat, value left out
-        ("a", "2024-01-08", 5.0),
-        ("a", "2024-01-08", 7.0),   # same day: merged into one purchase of 12
-        ("a", "2024-01-15", 30.0),
-        ("a", "2024-02-05", 99.0),  # after the calibration end: holdout
-        ("b", "2024-01-29", 20.0),  # single purchase
-        ("c", "2024-02-10", 1.0),   # first purchase after the calibration end
-    ])
+    log = _log(
+        [
+            ("a", "2024-01-01", 10.0),  # first purchase: not a repeat, value left out
+            ("a", "2024-01-08", 5.0),
+            ("a", "2024-01-08", 7.0),  # same day: merged into one purchase of 12
+            ("a", "2024-01-15", 30.0),
+            ("a", "2024-02-05", 99.0),  # after the calibration end: holdout
+            ("b", "2024-01-29", 20.0),  # single purchase
+            ("c", "2024-02-10", 1.0),  # first purchase after the calibration end
+        ]
+    )
     summary = rfm.summarize(log, "2024-01-29", "2024-02-26", time_unit="D")
     a, b = summary.set_index("customer_id").loc[["a", "b"]].to_dict("records")
-    assert a == {"frequency": 2, "recency": 14.0, "T": 28.0, "monetary_value": 21.0,
-                 "first_purchase": pd.Timestamp("2024-01-01"), "frequency_holdout": 1,
-                 "monetary_value_holdout": 99.0, "duration_holdout": 28.0}
+    assert a == {
+        "frequency": 2,
+        "recency": 14.0,
+        "T": 28.0,
+        "monetary_value": 21.0,
+        "first_purchase": pd.Timestamp("2024-01-01"),
+        "frequency_holdout": 1,
+        "monetary_value_holdout": 99.0,
+        "duration_holdout": 28.0,
+    }
     assert b["frequency"] == 0 and b["recency"] == 0 and b["T"] == 0
     assert b["monetary_value"] == 0
     assert summary.attrs["merged_same_day"] == 1
@@ -61,14 +70,14 @@ def test_conventions_on_a_hand_made_log():
 def test_without_amounts_and_default_calibration_end():
     log = _log([(1, "2024-01-01", 1.0), (1, "2024-01-03", 1.0)]).drop(columns="amount")
     summary = rfm.summarize(log, time_unit="D")
-    assert list(summary.columns) == ["customer_id", "frequency", "recency", "T",
-                                     "first_purchase"]
+    assert list(summary.columns) == ["customer_id", "frequency", "recency", "T", "first_purchase"]
     assert summary.loc[0, "T"] == 2 and summary.loc[0, "frequency"] == 1
 
 
 def test_time_of_day_does_not_split_a_day():
-    log = _log([(1, "2024-01-01 09:00", 1.0), (1, "2024-01-01 18:30", 2.0),
-                (1, "2024-01-02 00:01", 4.0)])
+    log = _log(
+        [(1, "2024-01-01 09:00", 1.0), (1, "2024-01-01 18:30", 2.0), (1, "2024-01-02 00:01", 4.0)]
+    )
     summary = rfm.summarize(log, "2024-01-10", time_unit="D")
     assert summary.loc[0, "frequency"] == 1
     assert summary.loc[0, "monetary_value"] == 4.0
@@ -86,8 +95,10 @@ def test_purchase_periods_merges_same_day(cdnow_log):
     ("kwargs", "message"),
     [
         ({"time_unit": "M"}, "time_unit 'M' is not supported"),
-        ({"calibration_end": "2024-02-01", "observation_end": "2024-01-01"},
-         "observation_end 2024-01-01 is before calibration_end 2024-02-01"),
+        (
+            {"calibration_end": "2024-02-01", "observation_end": "2024-01-01"},
+            "observation_end 2024-01-01 is before calibration_end 2024-02-01",
+        ),
         ({"calibration_end": "2023-01-01"}, "no customer bought on or before calibration_end"),
         ({"calibration_end": "not a date"}, "cannot read 'not a date' as a date"),
     ],
@@ -100,7 +111,7 @@ def test_bad_arguments(kwargs, message):
 
 def test_unvalidated_log_is_refused():
     log = pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"]})
-    with pytest.raises(DataValidationError, match="column 'date' holds .* not dates"):
+    with pytest.raises(DataValidationError, match=r"column 'date' holds .* not dates"):
         rfm.summarize(log)
     with pytest.raises(DataValidationError, match="column 'customer' not found"):
         rfm.summarize(log, customer="customer")

@@ -11,8 +11,11 @@ from clvlab.errors import ClvlabError, DataValidationError
 
 
 def raw(**columns):
-    base = {"Kunde": ["a", "b", "c"], "Datum": ["2024-01-01", "2024-01-02", "2024-01-03"],
-            "Umsatz": [1.0, 2.0, 3.0]}
+    base = {
+        "Kunde": ["a", "b", "c"],
+        "Datum": ["2024-01-01", "2024-01-02", "2024-01-03"],
+        "Umsatz": [1.0, 2.0, 3.0],
+    }
     return pd.DataFrame(base | columns)
 
 
@@ -28,8 +31,10 @@ def test_clean_log_columns_and_types():
 
 
 def test_missing_column_names_it_and_lists_the_columns():
-    message = ("column 'Kundennummer' (the customer column) not found; available columns: "
-               "'Kunde', 'Datum', 'Umsatz'. Did you mean 'Kunde'? Pass customer='<column name>'.")
+    message = (
+        "column 'Kundennummer' (the customer column) not found; available columns: "
+        "'Kunde', 'Datum', 'Umsatz'. Did you mean 'Kunde'? Pass customer='<column name>'."
+    )
     with pytest.raises(DataValidationError, match=re.escape(message)):
         transactions.validate(raw(), customer="Kundennummer", date="Datum")
 
@@ -42,23 +47,37 @@ def test_missing_amount_column():
 @pytest.mark.parametrize(
     ("columns", "reason", "message"),
     [
-        ({"Kunde": ["a", None, "  "]}, "missing_customer",
-         "column 'Kunde': 2 row(s) with customer id missing or blank (rows 1, 2); fix: fill in "
-         "the customer ids or pass policy={'missing_customer': 'drop'}"),
-        ({"Datum": ["2024-01-01", "31.02.2024", None]}, "bad_date",
-         "column 'Datum': 2 row(s) with date missing or not parseable (rows 1, 2); fix: correct "
-         "the dates, pass date_format=..., or policy={'bad_date': 'drop'}"),
-        ({"Umsatz": ["1.0", "zwei", None]}, "bad_amount",
-         "column 'Umsatz': 2 row(s) with amount missing or not a number (rows 1, 2); fix: "
-         "correct the amounts or pass policy={'bad_amount': 'drop'}"),
-        ({"Umsatz": [1.0, -2.0, 3.0]}, "negative_amount",
-         "column 'Umsatz': 1 row(s) with negative amount (return or refund) (rows 1); fix: net "
-         "returns against their purchases beforehand or pass "
-         "policy={'negative_amount': 'drop'}"),
-        ({"Kunde": ["a", "a", "b"], "Datum": ["2024-01-01"] * 3, "Umsatz": [1.0, 1.0, 2.0]},
-         "duplicate",
-         "column 'all columns': 1 row(s) with exact duplicate of an earlier row (rows 1); fix: "
-         "if they were recorded twice by mistake, pass policy={'duplicate': 'drop'}"),
+        (
+            {"Kunde": ["a", None, "  "]},
+            "missing_customer",
+            "column 'Kunde': 2 row(s) with customer id missing or blank (rows 1, 2); fix: fill in "
+            "the customer ids or pass policy={'missing_customer': 'drop'}",
+        ),
+        (
+            {"Datum": ["2024-01-01", "31.02.2024", None]},
+            "bad_date",
+            "column 'Datum': 2 row(s) with date missing or not parseable (rows 1, 2); fix: correct "
+            "the dates, pass date_format=..., or policy={'bad_date': 'drop'}",
+        ),
+        (
+            {"Umsatz": ["1.0", "zwei", None]},
+            "bad_amount",
+            "column 'Umsatz': 2 row(s) with amount missing or not a number (rows 1, 2); fix: "
+            "correct the amounts or pass policy={'bad_amount': 'drop'}",
+        ),
+        (
+            {"Umsatz": [1.0, -2.0, 3.0]},
+            "negative_amount",
+            "column 'Umsatz': 1 row(s) with negative amount (return or refund) (rows 1); fix: net "
+            "returns against their purchases beforehand or pass "
+            "policy={'negative_amount': 'drop'}",
+        ),
+        (
+            {"Kunde": ["a", "a", "b"], "Datum": ["2024-01-01"] * 3, "Umsatz": [1.0, 1.0, 2.0]},
+            "duplicate",
+            "column 'all columns': 1 row(s) with exact duplicate of an earlier row (rows 1); fix: "
+            "if they were recorded twice by mistake, pass policy={'duplicate': 'drop'}",
+        ),
     ],
 )
 def test_each_bad_input_class(columns, reason, message):
@@ -81,8 +100,9 @@ def test_duplicates_are_kept_and_flagged_by_default():
 
 
 def test_more_than_five_bad_rows_are_summarised():
-    df = pd.DataFrame({"Kunde": [None] * 8 + ["a"], "Datum": ["2024-01-01"] * 9,
-                       "Umsatz": [1.0] * 9})
+    df = pd.DataFrame(
+        {"Kunde": [None] * 8 + ["a"], "Datum": ["2024-01-01"] * 9, "Umsatz": [1.0] * 9}
+    )
     with pytest.raises(DataValidationError, match=r"\(rows 0, 1, 2, 3, 4 and 3 more\)"):
         check(df, policy={"missing_customer": "raise"})
 
@@ -129,27 +149,32 @@ def test_read_csv_semicolon_parquet_excel(tmp_path):
 
 
 def test_read_errors(tmp_path):
-    with pytest.raises(ClvlabError, match="cannot read '.*nothing.csv': no such file"):
+    with pytest.raises(ClvlabError, match=r"cannot read '.*nothing.csv': no such file"):
         transactions.read(tmp_path / "nothing.csv")
     (tmp_path / "log.json").write_text("{}")
-    with pytest.raises(ClvlabError, match="unknown file type '.json'"):
+    with pytest.raises(ClvlabError, match=r"unknown file type '.json'"):
         transactions.read(tmp_path / "log.json")
     (tmp_path / "broken.parquet").write_text("not parquet")
-    with pytest.raises(ClvlabError, match="cannot read '.*broken.parquet'"):
+    with pytest.raises(ClvlabError, match=r"cannot read '.*broken.parquet'"):
         transactions.read(tmp_path / "broken.parquet")
 
 
-cells = st.one_of(st.none(), st.just(""), st.just("  "), st.text(max_size=4),
-                  st.integers(-5, 5))
-dates = st.one_of(st.none(), st.just("2024-13-45"), st.just("gestern"),
-                  st.dates().map(str), st.integers(19000101, 20991231))
-amounts = st.one_of(st.none(), st.just("n/a"), st.floats(allow_nan=True),
-                    st.integers(-100, 100))
+cells = st.one_of(st.none(), st.just(""), st.just("  "), st.text(max_size=4), st.integers(-5, 5))
+dates = st.one_of(
+    st.none(),
+    st.just("2024-13-45"),
+    st.just("gestern"),
+    st.dates().map(str),
+    st.integers(19000101, 20991231),
+)
+amounts = st.one_of(st.none(), st.just("n/a"), st.floats(allow_nan=True), st.integers(-100, 100))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(cells, dates, amounts), min_size=1, max_size=30),
-       st.sampled_from(["drop", "keep"]))
+@given(
+    st.lists(st.tuples(cells, dates, amounts), min_size=1, max_size=30),
+    st.sampled_from(["drop", "keep"]),
+)
 def test_report_always_reconciles(rows, duplicate_policy):
     df = pd.DataFrame(rows, columns=["Kunde", "Datum", "Umsatz"])
     try:

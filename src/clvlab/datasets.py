@@ -32,8 +32,9 @@ def load_cdnow() -> pd.DataFrame:
         ``customer_id`` (sample id 1-2357), ``master_id``, ``date`` (datetime64),
         ``quantity`` (CDs) and ``amount`` (US dollars), 1997-01-01 to 1998-06-30.
     """
-    log = pd.read_csv(data_path("cdnow_transactions.csv"), dtype={"master_id": "string"},
-                      parse_dates=["date"])
+    log = pd.read_csv(
+        data_path("cdnow_transactions.csv"), dtype={"master_id": "string"}, parse_dates=["date"]
+    )
     return log
 
 
@@ -49,8 +50,9 @@ def load_cdnow_summary() -> pd.DataFrame:
         ``monetary_value`` (zbar, mean repeat-purchase value).
     """
     summary = pd.read_csv(data_path("cdnow_summary_reference.csv"))
-    return summary.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency",
-                                   "zbar": "monetary_value"})
+    return summary.rename(
+        columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"}
+    )
 
 
 def load_donations() -> pd.DataFrame:
@@ -104,8 +106,7 @@ def load_apparel(covariates: bool = False) -> pd.DataFrame:
     """
     if covariates:
         table = pd.read_csv(data_path("apparel_static_covariates.csv"))
-        return table.rename(columns={"Id": "customer_id", "Gender": "gender",
-                                     "Channel": "channel"})
+        return table.rename(columns={"Id": "customer_id", "Gender": "gender", "Channel": "channel"})
     log = pd.read_csv(data_path("apparel_transactions.csv"), parse_dates=["Date"])
     return log.rename(columns={"Id": "customer_id", "Date": "date", "Price": "amount"})
 
@@ -189,11 +190,13 @@ def simulate_transactions(
     day = np.concatenate([acquired, acquired[owner] + np.floor(times * 7.0)])
     spend = rng.gamma(p, 1.0 / nu[customer])
     order = np.lexsort((day, customer))
-    log = pd.DataFrame({
-        "customer_id": customer[order] + 1,
-        "date": np.datetime64(start, "D") + day[order].astype("timedelta64[D]"),
-        "amount": np.round(spend[order], 2),
-    })
+    log = pd.DataFrame(
+        {
+            "customer_id": customer[order] + 1,
+            "date": np.datetime64(start, "D") + day[order].astype("timedelta64[D]"),
+            "amount": np.round(spend[order], 2),
+        }
+    )
     log["date"] = log["date"].astype("datetime64[ns]")
     log.attrs["truth"] = pd.DataFrame(
         {"customer_id": np.arange(1, n_customers + 1), "lambda": lam, "p": drop, "nu": nu}

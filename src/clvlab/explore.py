@@ -39,8 +39,7 @@ def interpurchase_times(log: pd.DataFrame, time_unit: str = "D") -> pd.DataFrame
     periods = purchase_periods(log, amount=None)
     gaps = periods.groupby("customer_id")["date"].diff().dt.days / TIME_UNITS[time_unit]
     number = periods.groupby("customer_id").cumcount() + 1
-    table = pd.DataFrame({"customer_id": periods["customer_id"], "purchase": number,
-                          "gap": gaps})
+    table = pd.DataFrame({"customer_id": periods["customer_id"], "purchase": number, "gap": gaps})
     return table.dropna(subset=["gap"]).reset_index(drop=True)
 
 
@@ -61,5 +60,6 @@ def cohort_sizes(log: pd.DataFrame, freq: str = "W") -> pd.DataFrame:
     cohorts = first.dt.to_period(freq).value_counts().sort_index()
     full = pd.period_range(cohorts.index.min(), cohorts.index.max(), freq=cohorts.index.freq)
     cohorts = cohorts.reindex(full, fill_value=0)
-    return pd.DataFrame({"cohort": cohorts.index.start_time,
-                         "customers": cohorts.to_numpy(dtype=np.int64)})
+    return pd.DataFrame(
+        {"cohort": cohorts.index.start_time, "customers": cohorts.to_numpy(dtype=np.int64)}
+    )

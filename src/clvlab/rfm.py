@@ -207,8 +207,7 @@ def summarize(
         frequency_holdout = np.bincount(codes, weights=holdout, minlength=n)
         columns["frequency_holdout"] = frequency_holdout.astype(np.int64)
         if summed is not None:
-            columns["monetary_value_holdout"] = _mean(codes, summed, holdout,
-                                                      frequency_holdout, n)
+            columns["monetary_value_holdout"] = _mean(codes, summed, holdout, frequency_holdout, n)
         columns["duration_holdout"] = np.full(n, (obs_end - cal_end) / unit_days)
 
     summary = pd.DataFrame(columns)

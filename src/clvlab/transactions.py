@@ -25,8 +25,9 @@ reason               rows affected                                 default
 the fix; ``"keep"`` (allowed for duplicates only) keeps them and counts them in
 ``report.flagged``. Duplicates are kept by default because identical rows are often real:
 in the CDNOW sample 21 rows repeat an earlier row to the letter (two copies of the same CD
-on the same day), and the published summaries count both. Missing columns always raise. Purchases of one customer on the same day are *not*
-merged here: that is a modelling convention, applied and counted by :mod:`clvlab.rfm`.
+on the same day), and the published summaries count both. Missing columns always raise.
+Purchases of one customer on the same day are *not* merged here: that is a modelling
+convention, applied and counted by :mod:`clvlab.rfm`.
 """
 
 from __future__ import annotations
@@ -58,8 +59,7 @@ FIXES: dict[str, str] = {
     "bad_date": "correct the dates, pass date_format=..., or policy={'bad_date': 'drop'}",
     "bad_amount": "correct the amounts or pass policy={'bad_amount': 'drop'}",
     "negative_amount": (
-        "net returns against their purchases beforehand or pass "
-        "policy={'negative_amount': 'drop'}"
+        "net returns against their purchases beforehand or pass policy={'negative_amount': 'drop'}"
     ),
     "duplicate": "if they were recorded twice by mistake, pass policy={'duplicate': 'drop'}",
 }
@@ -114,22 +114,33 @@ class ValidationReport:
         The ``rows`` column reconciles: the removed rows plus the kept rows give the total.
         """
         rows = [
-            {"reason": reason, "description": REASONS[reason],
-             "removed": self.removed.get(reason, 0), "flagged": self.flagged.get(reason, 0)}
+            {
+                "reason": reason,
+                "description": REASONS[reason],
+                "removed": self.removed.get(reason, 0),
+                "flagged": self.flagged.get(reason, 0),
+            }
             for reason in REASONS
         ]
-        rows.append({"reason": "kept", "description": "rows in the clean log",
-                     "removed": 0, "flagged": 0})
+        rows.append(
+            {"reason": "kept", "description": "rows in the clean log", "removed": 0, "flagged": 0}
+        )
         table = pd.DataFrame(rows).set_index("reason")
         table["rows"] = table["removed"]
         table.loc["kept", "rows"] = self.rows_kept
-        table.loc["total"] = ["rows in the raw log", self.rows_removed,
-                              sum(self.flagged.values()), self.rows_in]
+        table.loc["total"] = [
+            "rows in the raw log",
+            self.rows_removed,
+            sum(self.flagged.values()),
+            self.rows_in,
+        ]
         return table
 
     def __str__(self) -> str:
-        lines = [f"Validation report: {self.rows_in:,} rows in, {self.rows_kept:,} kept, "
-                 f"{self.rows_removed:,} removed"]
+        lines = [
+            f"Validation report: {self.rows_in:,} rows in, {self.rows_kept:,} kept, "
+            f"{self.rows_removed:,} removed"
+        ]
         for reason, count in self.removed.items():
             if count:
                 shown = ", ".join(map(str, self.examples.get(reason, [])))
@@ -137,8 +148,10 @@ class ValidationReport:
         for reason, count in self.flagged.items():
             if count:
                 shown = ", ".join(map(str, self.examples.get(reason, [])))
-                lines.append(f"  - {count:,} kept but flagged: {REASONS[reason]} "
-                             f"(e.g. rows {shown}; {FIXES[reason]})")
+                lines.append(
+                    f"  - {count:,} kept but flagged: {REASONS[reason]} "
+                    f"(e.g. rows {shown}; {FIXES[reason]})"
+                )
         return "\n".join(lines)
 
 
@@ -166,8 +179,11 @@ def read(path: str | Path, **kwargs) -> pd.DataFrame:
     if not path.is_file():
         raise ClvlabError(f"cannot read '{path}': no such file")
     suffixes = [s.lower() for s in path.suffixes]
-    kind = suffixes[-2] if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"} and len(
-        suffixes) > 1 else (suffixes[-1] if suffixes else "")
+    kind = (
+        suffixes[-2]
+        if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"} and len(suffixes) > 1
+        else (suffixes[-1] if suffixes else "")
+    )
     try:
         if kind in {".parquet", ".pq"}:
             return pd.read_parquet(path, **kwargs)
@@ -246,18 +262,18 @@ def validate(
     for reason, action in policy.items():
         allowed = ("drop", "raise", "keep") if reason == "duplicate" else ("drop", "raise")
         if action not in allowed:
-            raise DataValidationError(
-                f"policy {action!r} for {reason!r} is not one of {allowed}"
-            )
+            raise DataValidationError(f"policy {action!r} for {reason!r} is not one of {allowed}")
     roles = {"customer": customer, "date": date} | ({"amount": amount} if amount else {})
     for role, column in roles.items():
         _require_column(df, column, role)
     if len(df) == 0:
         raise DataValidationError("the transaction log has no rows: nothing to validate")
 
-    report = ValidationReport(rows_in=len(df), rows_kept=0,
-                              columns={"customer_id": customer, "date": date}
-                              | ({"amount": amount} if amount else {}))
+    report = ValidationReport(
+        rows_in=len(df),
+        rows_kept=0,
+        columns={"customer_id": customer, "date": date} | ({"amount": amount} if amount else {}),
+    )
     keep = np.ones(len(df), dtype=bool)
 
     customers = df[customer]
@@ -274,10 +290,18 @@ def validate(
     columns = {"customer_id": customers, "date": dates}
     if amount:
         values = _parse_amounts(df[amount])
-        _apply(report, keep, "bad_amount", values.isna().to_numpy() & keep, df.index, amount,
-               policy)
-        _apply(report, keep, "negative_amount", (values < 0).to_numpy() & keep, df.index, amount,
-               policy)
+        _apply(
+            report, keep, "bad_amount", values.isna().to_numpy() & keep, df.index, amount, policy
+        )
+        _apply(
+            report,
+            keep,
+            "negative_amount",
+            (values < 0).to_numpy() & keep,
+            df.index,
+            amount,
+            policy,
+        )
         columns["amount"] = values
 
     clean = pd.DataFrame(columns, index=df.index)

@@ -17,12 +17,16 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customer-col", required=True, help="column with the customer id")
     parser.add_argument("--date-col", required=True, help="column with the purchase date")
     parser.add_argument("--amount-col", default=None, help="column with the purchase value")
-    parser.add_argument("--date-format", default=None,
-                        help="strptime format of the dates, e.g. %%d.%%m.%%Y (default: inferred)")
+    parser.add_argument(
+        "--date-format",
+        default=None,
+        help="strptime format of the dates, e.g. %%d.%%m.%%Y (default: inferred)",
+    )
 
 
-def load_log(args: argparse.Namespace, report_to=sys.stderr) -> tuple[pd.DataFrame,
-                                                                       ValidationReport]:
+def load_log(
+    args: argparse.Namespace, report_to=sys.stderr
+) -> tuple[pd.DataFrame, ValidationReport]:
     """Read and validate the log named by the parsed arguments; print the report.
 
     The report goes to ``report_to`` (standard error by default, so that standard output
@@ -30,7 +34,10 @@ def load_log(args: argparse.Namespace, report_to=sys.stderr) -> tuple[pd.DataFra
     """
     raw = transactions.read(args.file)
     log, report = transactions.validate(
-        raw, customer=args.customer_col, date=args.date_col, amount=args.amount_col,
+        raw,
+        customer=args.customer_col,
+        date=args.date_col,
+        amount=args.amount_col,
         date_format=args.date_format,
     )
     if report_to is not None:
@@ -40,10 +47,16 @@ def load_log(args: argparse.Namespace, report_to=sys.stderr) -> tuple[pd.DataFra
 
 def add_period_arguments(parser: argparse.ArgumentParser, *, holdout: bool) -> None:
     """Add the calibration (and optionally observation) end and the time unit."""
-    parser.add_argument("--calibration-end", required=True,
-                        help="last day of the calibration period (YYYY-MM-DD)")
+    parser.add_argument(
+        "--calibration-end", required=True, help="last day of the calibration period (YYYY-MM-DD)"
+    )
     if holdout:
-        parser.add_argument("--observation-end", default=None,
-                            help="last day of the holdout period (YYYY-MM-DD)")
-    parser.add_argument("--time-unit", choices=["D", "W"], default="W",
-                        help="unit of recency and T: D days, W weeks (default W)")
+        parser.add_argument(
+            "--observation-end", default=None, help="last day of the holdout period (YYYY-MM-DD)"
+        )
+    parser.add_argument(
+        "--time-unit",
+        choices=["D", "W"],
+        default="W",
+        help="unit of recency and T: D days, W weeks (default W)",
+    )

@@ -12,7 +12,8 @@ from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``summarize``."""
     parser = subparsers.add_parser(
-        "summarize", help="summarise a transaction log into RFM per customer",
+        "summarize",
+        help="summarise a transaction log into RFM per customer",
         description="Validate a transaction log, print the validation report and write one "
         "RFM row per customer (FHL 2005 conventions).",
     )
@@ -26,13 +27,18 @@ def run(args: argparse.Namespace) -> int:
     """Summarise and write the table; the report goes to standard output."""
     log, _ = load_log(args, report_to=sys.stdout)
     summary = rfm.summarize(
-        log, calibration_end=args.calibration_end, observation_end=args.observation_end,
-        time_unit=args.time_unit, amount="amount" if args.amount_col else None,
+        log,
+        calibration_end=args.calibration_end,
+        observation_end=args.observation_end,
+        time_unit=args.time_unit,
+        amount="amount" if args.amount_col else None,
     )
     summary.to_csv(args.out, index=False)
     attrs = summary.attrs
-    print(f"{attrs['merged_same_day']:,} same-day purchases merged; "
-          f"{attrs['customers_after_calibration']:,} customers first bought after "
-          f"{attrs['calibration_end']} and are not in the table")
+    print(
+        f"{attrs['merged_same_day']:,} same-day purchases merged; "
+        f"{attrs['customers_after_calibration']:,} customers first bought after "
+        f"{attrs['calibration_end']} and are not in the table"
+    )
     print(f"wrote {len(summary):,} customers to {args.out}")
     return 0

@@ -16,18 +16,25 @@ def plot_purchases_per_customer(table: pd.DataFrame, ax: Axes | None = None) -> 
     """Bar chart of customers by number of purchases (from ``purchases_per_customer``)."""
     ax = _axes(ax)
     sns.barplot(table, x="purchases", y="customers", color="C0", ax=ax)
-    ax.set(xlabel="purchases (days with a purchase)", ylabel="customers",
-           title="Purchases per customer")
+    ax.set(
+        xlabel="purchases (days with a purchase)",
+        ylabel="customers",
+        title="Purchases per customer",
+    )
     return ax
 
 
-def plot_interpurchase_times(table: pd.DataFrame, unit: str = "days",
-                             ax: Axes | None = None) -> Axes:
+def plot_interpurchase_times(
+    table: pd.DataFrame, unit: str = "days", ax: Axes | None = None
+) -> Axes:
     """Histogram of the gaps between purchases (from ``interpurchase_times``)."""
     ax = _axes(ax)
     sns.histplot(table, x="gap", bins=40, color="C1", ax=ax)
-    ax.set(xlabel=f"time between purchases ({unit})", ylabel="repeat purchases",
-           title="Inter-purchase times")
+    ax.set(
+        xlabel=f"time between purchases ({unit})",
+        ylabel="repeat purchases",
+        title="Inter-purchase times",
+    )
     return ax
 
 
@@ -35,7 +42,8 @@ def plot_cohort_sizes(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """New customers per acquisition period (from ``cohort_sizes``)."""
     ax = _axes(ax)
     sns.lineplot(table, x="cohort", y="customers", marker="o", ax=ax)
-    ax.set(xlabel="first purchase (period start)", ylabel="new customers",
-           title="Acquisition cohorts")
+    ax.set(
+        xlabel="first purchase (period start)", ylabel="new customers", title="Acquisition cohorts"
+    )
     ax.tick_params(axis="x", labelrotation=30)
     return ax
