@@ -236,3 +236,31 @@ def test_regular_grocery_buyers_and_as_of_inside_acquisition():
     assert snaps.attrs["rules"]["at_risk_days"] == 42
     counts = phases.transition_matrix(snaps)
     assert counts.to_numpy().sum() == len(snaps)
+
+
+def test_plots_draw_what_the_tables_hold(cdnow_snapshots):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import PathPatch
+
+    from clvlab.plots import lifecycle as plots
+
+    sizes = phases.phase_sizes(cdnow_snapshots)
+    ax = plots.plot_phase_sizes(sizes)
+    assert len(ax.collections) == len(PHASES)
+    top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(sizes.sum(axis=1).max())
+
+    matrix = phases.transition_matrix(cdnow_snapshots, normalize=True)
+    ax = plots.plot_transition_heatmap(matrix)
+    labels = [t.get_text() for t in ax.texts]
+    assert len(labels) == matrix.size and labels[0] == f"{matrix.iloc[0, 0]:.2f}"
+
+    counts = phases.transition_matrix(cdnow_snapshots, "1997-03-31", "1997-12-31")
+    ax = plots.plot_phase_flow(cdnow_snapshots, "1997-03-31", "1997-12-31")
+    bands = [p for p in ax.patches if isinstance(p, PathPatch)]
+    assert len(bands) == int((counts.to_numpy() > 0).sum())
+    assert "2,357 customers" in ax.get_title()
+    plt.close("all")
