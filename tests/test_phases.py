@@ -264,3 +264,41 @@ def test_plots_draw_what_the_tables_hold(cdnow_snapshots):
     assert len(bands) == int((counts.to_numpy() > 0).sum())
     assert "2,357 customers" in ax.get_title()
     plt.close("all")
+
+
+def test_model_based_phases_use_probability_alive(cdnow_log):
+    from clvlab.models import BetaGeo
+
+    # published BG/NBD estimates for CDNOW in weeks (Fader, Hardie & Lee 2005)
+    model = BetaGeo.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        table = phases.assign_phases_model(cdnow_log, "1997-12-31", model)
+    assert len(table) == 2357 and table["phase"].notna().all()
+    assert table.attrs["model"] == "BetaGeo"
+    lapsed = table["phase"] == "lapsed"
+    assert (table.loc[lapsed, "probability_alive"] < 0.3).all()
+    retained = table["phase"] == "retained"
+    assert (table.loc[retained, "probability_alive"] >= 0.7).all()
+    assert (table.loc[retained, "expected_purchases"] >= 0.5).all()
+    # growth comes from the purchase data; BG/NBD cannot declare a single buyer gone
+    growing = table["phase"] == "growing"
+    assert (table.loc[growing, "phase_rules"] == "growing").all()
+    singles = table["n_purchases"] == 1
+    np.testing.assert_allclose(table.loc[singles, "probability_alive"], 1.0)
+    assert not (lapsed & singles).any()
+    # FHL (2005) eq. 10 at x = 0 (the second term of its denominator vanishes), by hand
+    one = table.loc[singles].iloc[0]
+    T = one["age_days"] / 7
+    a, b, r, alpha = 0.793, 2.426, 0.243, 4.414
+    ratio = (alpha + T) / (alpha + T + 52)
+    expected = (a + b - 1) / (a - 1) * (1 - ratio**r * _hyp2f1_z(r, b, a + b - 1, 52, alpha + T))
+    assert one["expected_purchases"] == pytest.approx(expected, rel=1e-6)
+    counts = table["phase"].value_counts().reindex(PHASES).to_dict()
+    assert counts == {"new": 0, "growing": 206, "retained": 151, "at_risk": 1724, "lapsed": 276}
+
+
+def _hyp2f1_z(r, b, c, t, alpha_t):
+    from scipy.special import hyp2f1
+
+    return hyp2f1(r, b, c, t / (alpha_t + t))

@@ -74,11 +74,12 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from clvlab import rfm
 from clvlab.errors import DataValidationError
 from clvlab.rfm import purchase_periods
 
@@ -96,6 +97,7 @@ __all__ = [
     "STATES",
     "PhaseRules",
     "assign_phases",
+    "assign_phases_model",
     "inter_purchase_times",
     "phase_sizes",
     "phase_snapshots",
@@ -454,6 +456,112 @@ def assign_phases(
         "merged_same_day": int(periods.attrs.get("merged_same_day", 0)),
     }
     return table
+
+
+def assign_phases_model(
+    log: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    model: Any,
+    horizon: float = 52.0,
+    time_unit: str = "W",
+    alive_at_risk: float = 0.7,
+    alive_lapsed: float = 0.3,
+    expected_at_risk: float = 0.5,
+    rules: PhaseRules | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: str | None = "amount",
+) -> pd.DataFrame:
+    r"""Model-based phases: a buy-till-you-die model's posterior instead of fixed windows.
+
+    The customers' RFM summary at ``as_of`` (:func:`clvlab.rfm.summarize`) goes through a
+    fitted transaction model (e.g. :class:`clvlab.models.BetaGeo`); with the posterior
+    means of the probability of being alive :math:`P(\text{alive})` and of the expected
+    purchases :math:`E[Y(h)]` in the next ``horizon`` time units, the rules are:
+
+    1. new: as in :func:`assign_phases` (too little history for the model to judge);
+    2. lapsed if :math:`P(\text{alive}) <` ``alive_lapsed`` (0.3);
+    3. at risk if :math:`P(\text{alive}) <` ``alive_at_risk`` (0.7) or
+       :math:`E[Y(h)] <` ``expected_at_risk`` (0.5 purchases in 52 weeks);
+    4. growing: as in :func:`assign_phases` (the models assume a constant purchase rate
+       while alive, so they cannot see growth);
+    5. retained otherwise.
+
+    Note that in BG/NBD a customer can only drop out after a repeat purchase, so customers
+    with a single purchase have :math:`P(\text{alive}) = 1` and are never lapsed; their
+    low expected purchases make them at risk. Pareto/NBD has no such asymmetry.
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        Clean transaction log.
+    as_of : date-like
+        Date of the assignment (the calibration end of the RFM summary).
+    model : clvlab.models.CLVModel
+        A transaction model with ``probability_alive(data)`` and
+        ``expected_purchases(data, t)``. If it is not fitted yet, it is fitted to the
+        summary at ``as_of`` with ``fit_kwargs`` (default ``{"method": "mle"}``).
+    horizon : float
+        Horizon of the expected purchases, in ``time_unit``.
+    time_unit : {"W", "D"}
+        Time unit of the summary (and of the model's parameters).
+    rules : PhaseRules, optional
+        Rules for the new and growing phases, as in :func:`assign_phases`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`assign_phases` (``phase`` now model-based), plus
+        ``phase_rules`` (the rule-based phase, for comparison), ``probability_alive`` and
+        ``expected_purchases``; ``attrs`` adds ``model``, ``horizon`` and ``time_unit``.
+    """
+    if not 0 < alive_lapsed <= alive_at_risk < 1:
+        raise DataValidationError(
+            "need 0 < alive_lapsed <= alive_at_risk < 1, got "
+            f"alive_lapsed={alive_lapsed}, alive_at_risk={alive_at_risk}"
+        )
+    table = assign_phases(log, as_of, rules, customer=customer, date=date, amount=amount)
+    summary = rfm.summarize(
+        log,
+        calibration_end=table.attrs["as_of"],
+        time_unit=time_unit,
+        customer=customer,
+        date=date,
+        amount=amount if amount in log.columns else None,
+    )
+    if getattr(model, "idata", None) is None:
+        model.fit(summary, **(fit_kwargs or {"method": "mle"}))
+    alive = model.probability_alive(summary).mean(("chain", "draw"))
+    expected = model.expected_purchases(summary, t=horizon).mean(("chain", "draw"))
+    p_alive = pd.Series(alive.to_numpy(), index=summary["customer_id"].to_numpy())
+    e_next = pd.Series(expected.to_numpy(), index=summary["customer_id"].to_numpy())
+    p_alive = p_alive.reindex(table["customer_id"]).to_numpy()
+    e_next = e_next.reindex(table["customer_id"]).to_numpy()
+    by_rules = table["phase"].astype(str).to_numpy()
+    phase = np.select(
+        [
+            by_rules == "new",
+            p_alive < alive_lapsed,
+            (p_alive < alive_at_risk) | (e_next < expected_at_risk),
+            by_rules == "growing",
+        ],
+        ["new", "lapsed", "at_risk", "growing"],
+        default="retained",
+    )
+    out = table.assign(
+        phase=pd.Categorical(phase, dtype=PHASE_DTYPE),
+        phase_rules=table["phase"],
+        probability_alive=p_alive,
+        expected_purchases=e_next,
+    )
+    out.attrs = {
+        **table.attrs,
+        "model": type(model).__name__,
+        "horizon": horizon,
+        "time_unit": time_unit,
+    }
+    return out
 
 
 def snapshot_dates(
