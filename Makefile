@@ -14,23 +14,26 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-# A Python >= 3.12: $(PYTHON) if given, else python3.13 / python3.12 / python3 on PATH,
-# else the newest 3.12+ that pyenv knows.
-FIND_PYTHON = for c in $(PYTHON) python3.14 python3.13 python3.12 python3; do \
+# A Python >= 3.12: $(PYTHON) if given, else python3.12 / 3.13 / 3.14 / python3 on PATH,
+# else one that pyenv knows (3.12 first: the version the stack is measured with).
+FIND_PYTHON = for c in $(PYTHON) python3.12 python3.13 python3.14 python3; do \
 	  p=$$(command -v $$c 2>/dev/null) || continue; \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done; \
 	root=$$(pyenv root 2>/dev/null || echo $${PYENV_ROOT:-$$HOME/.pyenv}); \
-	for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	for p in $$(ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V); do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done; exit 1
 
-.PHONY: lab test unit notebooks-test notebooks lint bench env clean help
+.PHONY: lab test unit notebooks-test notebooks lint bench env clean help which-python
 
 help:
 	@sed -n '1,5p' Makefile
 
 env: $(STAMP)
+
+which-python:  ## the interpreter a new .venv would be made with
+	@$(FIND_PYTHON)
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(PY) ]; then \
