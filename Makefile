@@ -71,8 +71,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-bench: $(STAMP)
-	$(PY) benchmarks/run.py
+# Benchmarks run by hand in their own environment, beside the reference tools.
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.clvlab-installed
+
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
+	@[ -x $(BENCH_VENV)/bin/python ] || $$($(FIND_PYTHON)) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r benchmarks/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@for script in benchmarks/bench_*.py; do \
+	  echo "== $$script"; $(BENCH_VENV)/bin/python $$script || exit 1; \
+	done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache build src/*.egg-info
