@@ -124,7 +124,7 @@ def test_recommended_measures_for_operational_and_canonical(catalog):
 
 
 def test_phase_table_and_formula(catalog):
-    table = lifecycle.phase_table("soriax_lifecycle", catalog, language="de")
+    table = lifecycle.phase_table("soriax_lifecycle", catalog=catalog, language="de")
     assert table.index[0] == "Bewusstseinsphase"
     assert list(table.columns) == ["canonical", "description", "goals", "measures", "kpis"]
     formula = catalog.framework("clv_strategies").clv_formula

@@ -151,6 +151,8 @@ class Catalog:
 
     def framework(self, framework_id: str) -> Framework:
         """Return the framework with id ``framework_id``."""
+        if not isinstance(framework_id, str):
+            raise TypeError(f"framework id must be a str, got {type(framework_id).__name__}")
         for framework in self.frameworks:
             if framework.id == framework_id:
                 return framework
@@ -440,7 +442,7 @@ def compare(catalog: Catalog | None = None, language: Language = "en") -> pd.Dat
 
 
 def phase_table(
-    framework: str, catalog: Catalog | None = None, language: Language = "en"
+    framework: str, *, catalog: Catalog | None = None, language: Language = "en"
 ) -> pd.DataFrame:
     """What each phase of one framework aims at, which measures fit and which KPIs show it.
 
@@ -469,6 +471,7 @@ def phase_table(
 def recommended_measures(
     phase: str,
     framework: str | None = None,
+    *,
     catalog: Catalog | None = None,
     language: Language = "en",
 ) -> pd.DataFrame:
