@@ -123,3 +123,25 @@ def test_missing_stage_and_duplicate_groups():
         FunnelModel().build_model(frame)
     with pytest.raises(ValueError, match="mean_rates"):
         simulate_funnel(mean_rates=(0.3, 0.4))
+
+
+def test_plot_conversion_rates_draws_every_interval(fitted, simulated):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from clvlab.plots.lifecycle import plot_conversion_rates
+
+    _, truth = simulated
+    summary = fitted.summary()
+    axes = plot_conversion_rates(summary, truth=truth)
+    assert [ax.get_title() for ax in axes] == [*truth.columns]
+    lines = axes[-1].collections[0].get_segments()
+    overall = summary.xs("overall", level="step")
+    assert len(lines) == len(overall) == 11
+    # the top row is the first channel: its segment spans the HDI of its overall rate
+    np.testing.assert_allclose(
+        [lines[0][0][0], lines[0][1][0]], overall.iloc[0][["hdi_lower", "hdi_upper"]]
+    )
+    plt.close("all")

@@ -12,7 +12,13 @@ from matplotlib.path import Path
 
 from clvlab.phases import NOT_YET, PHASES, STATES, transition_matrix
 
-__all__ = ["PHASE_COLORS", "plot_phase_flow", "plot_phase_sizes", "plot_transition_heatmap"]
+__all__ = [
+    "PHASE_COLORS",
+    "plot_conversion_rates",
+    "plot_phase_flow",
+    "plot_phase_sizes",
+    "plot_transition_heatmap",
+]
 
 PHASE_COLORS: dict[str, str] = {
     NOT_YET: "#bdbdbd",
@@ -96,9 +102,16 @@ def _band(ax: Axes, x0: float, x1: float, y0: tuple, y1: tuple, color: str) -> N
     """A smooth band from the interval ``y0`` at ``x0`` to the interval ``y1`` at ``x1``."""
     xm = (x0 + x1) / 2
     verts = [
-        (x0, y0[0]), (xm, y0[0]), (xm, y1[0]), (x1, y1[0]),
-        (x1, y1[1]), (xm, y1[1]), (xm, y0[1]), (x0, y0[1]), (x0, y0[0]),
-    ]  # fmt: skip
+        (x0, y0[0]),
+        (xm, y0[0]),
+        (xm, y1[0]),
+        (x1, y1[0]),
+        (x1, y1[1]),
+        (xm, y1[1]),
+        (xm, y0[1]),
+        (x0, y0[1]),
+        (x0, y0[0]),
+    ]
     codes = [Path.MOVETO, *[Path.CURVE4] * 3, Path.LINETO, *[Path.CURVE4] * 3, Path.CLOSEPOLY]
     ax.add_patch(PathPatch(Path(verts, codes), facecolor=color, edgecolor="none", alpha=0.45))
 
@@ -172,3 +185,51 @@ def plot_phase_flow(
     a, b = pd.Timestamp(start).date(), pd.Timestamp(end).date()
     ax.set_title(f"Customers between phases, {a} → {b} ({total:,} customers)")
     return ax
+
+
+def plot_conversion_rates(
+    summary: pd.DataFrame, truth: pd.DataFrame | None = None, axes: np.ndarray | None = None
+) -> np.ndarray:
+    """Posterior conversion rates of a funnel: mean and HDI per group, one panel per step.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :meth:`clvlab.funnel.FunnelModel.summary` (index group × step).
+    truth : pandas.DataFrame, optional
+        Known rates (groups × steps, e.g. from :func:`clvlab.funnel.simulate_funnel`),
+        drawn as crosses.
+    axes : array of matplotlib Axes, optional
+        One per step (including ``overall``).
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib Axes
+    """
+    groups = list(summary.index.get_level_values(0).unique())
+    steps = list(summary.index.get_level_values(1).unique())
+    if axes is None:
+        _, axes = plt.subplots(
+            1, len(steps), figsize=(3.6 * len(steps), 0.5 * len(groups) + 1.5), sharey=True
+        )
+    axes = np.atleast_1d(axes)
+    y = np.arange(len(groups))[::-1]
+    for ax, step in zip(axes, steps, strict=True):
+        rows = summary.xs(step, level=1).reindex(groups)
+        ax.hlines(y, rows["hdi_lower"], rows["hdi_upper"], color="#4c9be8", lw=3)
+        ax.plot(rows["mean"], y, "o", color="#1f4e79", label="posterior mean and HDI")
+        if "observed" in rows:
+            ax.plot(rows["observed"], y, "|", color="black", ms=12, label="observed rate")
+        if truth is not None and step in truth.columns:
+            true = truth[step].reindex(groups)
+            ax.plot(true, y, "x", color="#de2d26", ms=8, label="true rate")
+        ax.set_title(step, fontsize=10)
+        ax.set_yticks(y, groups)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.3 / max(len(groups), 1)),
+        frameon=False,
+        fontsize=8,
+    )
+    return axes
