@@ -138,6 +138,8 @@ def test_bad_input(toy_log):
         phases.assign_phases(toy_log, "end of year", RULES)
     with pytest.raises(DataValidationError, match="'Kunde'"):
         phases.assign_phases(toy_log, AS_OF, RULES, customer="Kunde")
+    with pytest.raises(DataValidationError, match="no rows"):
+        phases.assign_phases(toy_log.iloc[:0], AS_OF, RULES)
     singles = toy_log[toy_log["customer_id"].str.contains("single")]
     with pytest.raises(DataValidationError, match="two different days"):
         phases.assign_phases(singles, AS_OF)

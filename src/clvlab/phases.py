@@ -264,6 +264,11 @@ def _as_of(value: str | pd.Timestamp) -> pd.Timestamp:
 
 def _periods(log: pd.DataFrame, customer: str, date: str, amount: str | None) -> pd.DataFrame:
     """Purchase days (same-day purchases merged), with ``day`` as days since 1970."""
+    if len(log) == 0:
+        raise DataValidationError(
+            "the transaction log has no rows; check the file and run "
+            "clvlab.transactions.validate on it first"
+        )
     periods = purchase_periods(log, customer=customer, date=date, amount=amount)
     periods["day"] = periods["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     return periods
