@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvlab import datasets, phases
+from clvlab import datasets, explore, phases
 from clvlab.errors import DataValidationError
 from clvlab.phases import PHASES, PhaseRules
 
@@ -101,7 +101,7 @@ def test_derived_thresholds_are_quantiles_of_inter_purchase_times(toy_log):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a year of history is enough here: no warning
         table = phases.assign_phases(toy_log, AS_OF)
-    ipt = phases.inter_purchase_times(toy_log, AS_OF)
+    ipt = explore.interpurchase_times(toy_log, as_of=AS_OF)["gap"]
     assert len(ipt) == 1 + 11 + 5 + 11 + 3 + 1  # repeat purchase days up to AS_OF
     rules = table.attrs["rules"]
     assert rules["onboarding_days"] == pytest.approx(np.quantile(ipt, 0.5))

@@ -26,21 +26,40 @@ def purchases_per_customer(log: pd.DataFrame) -> pd.DataFrame:
     return table.rename("customers").reset_index()
 
 
-def interpurchase_times(log: pd.DataFrame, time_unit: str = "D") -> pd.DataFrame:
+def interpurchase_times(
+    log: pd.DataFrame, time_unit: str = "D", as_of: str | pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Time between consecutive purchase days of each customer.
+
+    Parameters
+    ----------
+    log : DataFrame
+        A clean transaction log.
+    time_unit : {"D", "W"}
+        Unit of the gaps: days or weeks.
+    as_of : date-like, optional
+        Use only the purchases on or before this day (default: all).
 
     Returns
     -------
     DataFrame
         ``customer_id``, ``purchase`` (2 for the gap before the second purchase, ...) and
-        ``gap`` in ``time_unit`` (``"D"`` days or ``"W"`` weeks). Customers with a single
-        purchase have no gap and no row.
+        ``gap`` in ``time_unit``. Customers with a single purchase have no gap and no row.
     """
     periods = purchase_periods(log, amount=None)
-    gaps = periods.groupby("customer_id")["date"].diff().dt.days / TIME_UNITS[time_unit]
-    number = periods.groupby("customer_id").cumcount() + 1
-    table = pd.DataFrame({"customer_id": periods["customer_id"], "purchase": number, "gap": gaps})
-    return table.dropna(subset=["gap"]).reset_index(drop=True)
+    if as_of is not None:
+        periods = periods[periods["date"] <= pd.Timestamp(as_of)]
+    ids = periods["customer_id"].to_numpy()
+    days = periods["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    same = ids[1:] == ids[:-1]
+    number = periods.groupby("customer_id").cumcount().to_numpy() + 1
+    return pd.DataFrame(
+        {
+            "customer_id": ids[1:][same],
+            "purchase": number[1:][same],
+            "gap": np.diff(days)[same] / TIME_UNITS[time_unit],
+        }
+    )
 
 
 def cohort_sizes(log: pd.DataFrame, freq: str = "W") -> pd.DataFrame:

@@ -98,7 +98,6 @@ __all__ = [
     "PhaseRules",
     "assign_phases",
     "assign_phases_model",
-    "inter_purchase_times",
     "phase_sizes",
     "phase_snapshots",
     "revenue_by_phase",
@@ -283,38 +282,6 @@ def _ipts(periods: pd.DataFrame, as_of_day: int) -> np.ndarray:
     upto = periods[periods["day"] <= as_of_day]
     same = upto["customer_id"].to_numpy()[1:] == upto["customer_id"].to_numpy()[:-1]
     return np.diff(upto["day"].to_numpy())[same]
-
-
-def inter_purchase_times(
-    log: pd.DataFrame,
-    as_of: str | pd.Timestamp | None = None,
-    customer: str = "customer_id",
-    date: str = "date",
-) -> pd.Series:
-    """All inter-purchase times in days, pooled over customers (same-day purchases merged).
-
-    Parameters
-    ----------
-    log : pandas.DataFrame
-        Clean transaction log.
-    as_of : date-like, optional
-        Use only purchases on or before this date (default: all).
-
-    Returns
-    -------
-    pandas.Series
-        One value per repeat purchase day, named ``ipt_days``, indexed by customer id.
-    """
-    periods = _periods(log, customer, date, None)
-    as_of_day = int(periods["day"].max()) if as_of is None else _day(_as_of(as_of))
-    upto = periods[periods["day"] <= as_of_day]
-    ids = upto["customer_id"].to_numpy()
-    same = ids[1:] == ids[:-1]
-    return pd.Series(
-        np.diff(upto["day"].to_numpy())[same].astype(float),
-        index=pd.Index(ids[1:][same], name="customer_id"),
-        name="ipt_days",
-    )
 
 
 def _assign(periods: pd.DataFrame, as_of_day: int, rules: PhaseRules) -> pd.DataFrame:
