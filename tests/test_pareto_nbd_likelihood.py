@@ -1,6 +1,7 @@
 """Pareto/NBD likelihood kernel against the hypergeometric closed form at high precision.
 
-The reference is Fader, Hardie & Lee (2005), "A note on deriving the Pareto/NBD model":
+The reference is the closed form of Fader & Hardie (2005), "A note on deriving the
+Pareto/NBD model and related expressions":
 
     L = Γ(r+x) α^r β^s / Γ(r) [ (α+T)^-(r+x) (β+T)^-s + s/(r+s+x) (A(t_x) - A(T)) ],
     A(t) = 2F1(r+s+x, s+1; r+s+x+1; (α-β)/(α+t)) / (α+t)^(r+s+x)        if α >= β,
