@@ -45,9 +45,13 @@ def convergence_table(idata: xr.DataTree, var_names: Sequence[str] | None = None
     posterior = _posterior(idata)
     names = list(var_names) if var_names is not None else list(posterior.data_vars)
     posterior = posterior[names]
-    rhat = az.rhat(posterior)
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # Degenerate chains (e.g. constant draws) give nan with numpy warnings; the nan
+        # itself is reported below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(posterior)
+        ess_bulk = az.ess(posterior, method="bulk")
+        ess_tail = az.ess(posterior, method="tail")
     rows = {
         name: {
             "r_hat": float(np.nanmax(rhat[name].to_numpy())),
@@ -75,6 +79,7 @@ def check_convergence(
     max_rhat: float = 1.01,
     min_ess_per_chain: float = 100.0,
     warn: bool = True,
+    stacklevel: int = 2,
 ) -> list[str]:
     """Check an MCMC result; return (and by default warn about) the problems found.
 
@@ -91,6 +96,8 @@ def check_convergence(
         Smallest acceptable bulk and tail ESS per chain.
     warn : bool
         Issue one :class:`ConvergenceWarning` listing every problem.
+    stacklevel : int
+        Passed to :func:`warnings.warn` (the models point it at the ``fit`` call).
 
     Returns
     -------
@@ -145,6 +152,6 @@ def check_convergence(
         warnings.warn(
             "MCMC convergence problems:\n- " + "\n- ".join(problems),
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     return problems
