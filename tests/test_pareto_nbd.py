@@ -108,15 +108,13 @@ def test_count_distribution_of_a_new_customer_agrees_with_mpmath(published):
         assert value == pytest.approx(float(probability(n)), rel=1e-8), n
 
 
-def test_nuts_recovers_the_parameters_and_sits_near_the_mle():
+def test_parameter_recovery_with_mle_intervals():
+    """94% Wald intervals from the Hessian cover the truth. (A NUTS run costs minutes with
+    the quadrature likelihood; the pytensor path is checked in test_base.)"""
     truth = {"r": 0.6, "alpha": 8.0, "s": 0.8, "beta": 10.0}
-    ages = np.repeat(np.arange(20, 53, 2), 40).astype(float)
+    ages = np.repeat(np.arange(20, 53), 60).astype(float)
     data = ParetoNBD.simulate_population(truth, len(ages), T=ages, seed=7)
-    mle = ParetoNBD().fit(data, method="mle")
-    model = ParetoNBD().fit(data, draws=300, tune=300, chains=2, random_seed=5)
-    posterior = model.posterior
+    model = ParetoNBD().fit(data, method="mle")
     for name, value in truth.items():
-        low, high = np.quantile(posterior[name], [0.03, 0.97])
-        assert low < value < high, (name, low, high)
-        draws = posterior[name].to_numpy()
-        assert abs(draws.mean() - mle.params[name]) < draws.std(), name
+        estimate, se = model.params[name], model.standard_errors[name]
+        assert abs(estimate - value) < 1.88 * se, (name, estimate, se)
