@@ -172,7 +172,7 @@ def test_advi_draws_from_the_approximation(cdnow, bg_mle):
     assert model.expected_purchases(t=10).shape == (1, 300, 2357)
 
 
-def test_nuts_is_reproducible_with_an_integer_seed(cdnow):
+def test_nuts_is_reproducible_with_an_integer_seed_and_survives_saving(cdnow, tmp_path):
     data = cdnow.head(300)
     kwargs = dict(method="nuts", draws=30, tune=30, chains=2, cores=1, random_seed=7)
     with pytest.warns(UserWarning):  # far too few draws for the diagnostics
@@ -180,3 +180,6 @@ def test_nuts_is_reproducible_with_an_integer_seed(cdnow):
         second = BetaGeo().fit(data, **kwargs)
     xr.testing.assert_identical(first.posterior, second.posterior)
     assert "sample_stats" in first.idata
+    loaded = CLVModel.load(first.save(tmp_path / "nuts.nc"))
+    assert loaded.method == "nuts" and "sample_stats" in loaded.idata
+    xr.testing.assert_identical(loaded.expected_purchases(t=5), first.expected_purchases(t=5))

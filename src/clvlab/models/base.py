@@ -14,16 +14,19 @@ A model is described by three things, everything else lives here:
 Fitting methods
 ---------------
 ``"nuts"`` (default)
-    Full posterior by the No-U-Turn sampler (:func:`pymc.sample`); convergence is checked
-    afterwards by :func:`clvlab.diagnostics.check_convergence`, which warns.
+    Full posterior by the No-U-Turn sampler (:func:`pymc.sample`) on the compressed data,
+    with a dense (PyMC sampler) or low-rank (nutpie) mass matrix; each model sets its
+    ``default_nuts_sampler`` from timings. Convergence is checked afterwards by
+    :func:`clvlab.diagnostics.check_convergence`, which warns.
 ``"map"``
     Posterior mode by :func:`pymc.find_MAP`; stored as one draw.
 ``"advi"``
     Mean-field variational approximation (:func:`pymc.fit`); ``draws`` draws stored.
 ``"mle"``
     Maximum likelihood with :func:`scipy.optimize.minimize` (L-BFGS-B on the logarithms of
-    the parameters), standard errors from the numerical Hessian of the log-likelihood by
-    the delta method. Stored as one draw.
+    the parameters; analytic gradient where the model provides ``_log_likelihood_gradient``,
+    else finite differences), then one Newton step; standard errors from the numerical
+    Hessian by the delta method. Stored as one draw. MAP and ADVI start from the MLE.
 
 Whatever the method, results live in ``model.idata``, an :class:`xarray.DataTree` with a
 ``posterior`` group of dims ``(chain, draw)``, so every prediction works the same way.
@@ -52,6 +55,7 @@ import pandas as pd
 import scipy.optimize
 import scipy.special
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from clvlab.errors import DataValidationError
 from clvlab.models.compression import CompressedData, compress
@@ -459,7 +463,10 @@ class CLVModel(ABC):
         return SimpleNamespace(point=point, se=se, loglik=-objective(log_theta), result=result)
 
     def _fit_mle(self, frame: pd.DataFrame, options: Mapping[str, Any]) -> xr.Dataset:
-        fit = self._maximize_likelihood(frame, options)
+        # Multithreaded BLAS on L-BFGS-B's tiny matrices costs ~3 ms per iteration on a
+        # busy machine (threads spin), ten times the whole likelihood evaluation.
+        with threadpool_limits(1, user_api="blas"):
+            fit = self._maximize_likelihood(frame, options)
         self.mle_result_ = fit.result
         self.standard_errors = pd.Series(fit.se, index=list(self.param_names), name="se")
         self.log_likelihood_ = fit.loglik
@@ -468,7 +475,8 @@ class CLVModel(ABC):
     def _mle_start(self, frame: pd.DataFrame) -> dict[str, float] | None:
         """Maximum likelihood estimates as a starting point for MAP and ADVI (cheap, in
         numpy); ``None`` if they are not finite."""
-        point = self._maximize_likelihood(frame, {}, uncertainty=False).point
+        with threadpool_limits(1, user_api="blas"):
+            point = self._maximize_likelihood(frame, {}, uncertainty=False).point
         return point if all(np.isfinite(v) and v > 0 for v in point.values()) else None
 
     def _fit_nuts(

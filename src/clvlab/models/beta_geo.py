@@ -63,7 +63,9 @@ class BetaGeo(BuyTillYouDieModel):
 
     name: ClassVar[str] = "bg-nbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    default_nuts_sampler: ClassVar[str] = "pymc"
+    #: nutpie (numba, low-rank mass matrix) ran CDNOW 4 x 1,000 in 14 s as a whole
+    #: process against 22 s for PyMC's sampler with a dense mass matrix.
+    default_nuts_sampler: ClassVar[str] = "nutpie"
     #: Number of dropout opportunities before the first repeat purchase (0 for BG/NBD:
     #: dropout only follows repeat purchases; 1 for MBG/NBD).
     _dropout_at_first_purchase: ClassVar[int] = 0
