@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 import pandas as pd
 
@@ -25,12 +26,12 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_log(
-    args: argparse.Namespace, report_to=sys.stderr
+    args: argparse.Namespace, report_to: TextIO | None = None
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read and validate the log named by the parsed arguments; print the report.
 
-    The report goes to ``report_to`` (standard error by default, so that standard output
-    stays machine-readable for ``--json``).
+    The report goes to ``report_to``; by default to standard error (looked up at call
+    time), so that standard output stays machine-readable for ``--json``.
     """
     raw = transactions.read(args.file)
     log, report = transactions.validate(
@@ -40,8 +41,7 @@ def load_log(
         amount=args.amount_col,
         date_format=args.date_format,
     )
-    if report_to is not None:
-        print(report, file=report_to)
+    print(report, file=report_to or sys.stderr)
     return log, report
 
 

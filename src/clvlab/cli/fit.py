@@ -77,7 +77,7 @@ def _progress(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit the model; print the estimates; optionally write predictions and the model."""
-    log, _ = load_log(args, report_to=sys.stderr)
+    log, _ = load_log(args)
     summary = rfm.summarize(
         log,
         calibration_end=args.calibration_end,
