@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import ClvlabError, DataValidationError
+from clvlab.parsing import parse_amounts, parse_dates
 
 Policy = Literal["drop", "raise", "keep"]
 
@@ -67,7 +68,6 @@ FIXES: dict[str, str] = {
 DEFAULT_POLICY: dict[str, Policy] = dict.fromkeys(REASONS, "drop") | {"duplicate": "keep"}
 
 _MAX_ROWS_SHOWN = 5
-_CURRENCY_CHARS = r"[\s$€£¥]|(?:CHF)|(?:EUR)|(?:USD)"
 
 
 @dataclass
@@ -236,8 +236,9 @@ def validate(
         Reason -> ``"drop"`` or ``"raise"``, overriding :data:`DEFAULT_POLICY` (see the
         module docstring for the reasons).
     date_format : str, optional
-        A :func:`~datetime.datetime.strptime` format for the dates; by default ISO dates and
-        8-digit ``YYYYMMDD`` numbers are recognised and other formats inferred.
+        A :func:`~datetime.datetime.strptime` format for the dates. By default one format
+        is chosen for the whole column from :data:`clvlab.parsing.DATE_FORMATS` (ISO,
+        ``dd.mm.yyyy``, ``yyyymmdd``, ...); ambiguous columns raise and ask for it.
 
     Returns
     -------
@@ -284,12 +285,12 @@ def validate(
         customers = stripped.where(~blank, other=pd.NA)
     _apply(report, keep, "missing_customer", blank.to_numpy(), df.index, customer, policy)
 
-    dates = _parse_dates(df[date], date_format)
+    dates = parse_dates(df[date], date_format)
     _apply(report, keep, "bad_date", dates.isna().to_numpy(), df.index, date, policy)
 
     columns = {"customer_id": customers, "date": dates}
     if amount:
-        values = _parse_amounts(df[amount])
+        values = parse_amounts(df[amount])
         _apply(
             report, keep, "bad_amount", values.isna().to_numpy() & keep, df.index, amount, policy
         )
@@ -359,37 +360,3 @@ def _apply(
             f"(rows {', '.join(map(str, rows))}{more}); fix: {FIXES[reason]}"
         )
     keep &= ~bad
-
-
-def _parse_dates(values: pd.Series, date_format: str | None) -> pd.Series:
-    """Parse dates to naive ``datetime64``; unparseable values become NaT."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    elif date_format is None and pd.api.types.is_integer_dtype(values):
-        # Integers like 19970101 are YYYYMMDD, not nanoseconds since 1970.
-        parsed = pd.to_datetime(values.astype("string"), format="%Y%m%d", errors="coerce")
-    else:
-        text = values.astype("string").str.strip()
-        parsed = pd.to_datetime(text, format=date_format or "mixed", errors="coerce")
-        if date_format is None:
-            compact = text.str.fullmatch(r"\d{8}").fillna(False).to_numpy(dtype=bool)
-            if compact.any():
-                parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_localize(None)
-    if not pd.api.types.is_datetime64_dtype(parsed):  # e.g. all values missing
-        parsed = pd.to_datetime(parsed, errors="coerce")
-    return parsed
-
-
-def _parse_amounts(values: pd.Series) -> pd.Series:
-    """Parse monetary values to float; currency signs and blanks are stripped first.
-
-    Values that are not finite numbers (text, blanks, infinities) become NaN.
-    """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype("float64")
-    else:
-        text = values.astype("string").str.replace(_CURRENCY_CHARS, "", regex=True)
-        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    return numbers.where(np.isfinite(numbers))
