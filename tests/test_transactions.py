@@ -187,3 +187,9 @@ def test_report_always_reconciles(rows, duplicate_policy):
     assert report.to_frame().loc["total", "rows"] == len(df)
     assert log["customer_id"].notna().all() and log["date"].notna().all()
     assert np.isfinite(log["amount"]).all() and (log["amount"] >= 0).all()
+
+
+def test_integer_ids_read_as_floats_stay_integers():
+    log, report = check(raw(Kunde=[17.0, None, 4.0]))
+    assert log["customer_id"].tolist() == [4, 17]
+    assert report.removed["missing_customer"] == 1

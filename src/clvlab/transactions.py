@@ -283,6 +283,11 @@ def validate(
         stripped = customers.astype("string").str.strip()
         blank |= stripped.isna() | (stripped == "")
         customers = stripped.where(~blank, other=pd.NA)
+    elif pd.api.types.is_float_dtype(customers):
+        # Integer ids read as floats because some are missing: 17.0 -> 17.
+        whole = customers.dropna()
+        if (whole == np.round(whole)).all():
+            customers = customers.astype("Int64")
     _apply(report, keep, "missing_customer", blank.to_numpy(), df.index, customer, policy)
 
     dates = parse_dates(df[date], date_format)
