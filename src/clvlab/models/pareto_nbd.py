@@ -53,9 +53,16 @@ class ParetoNBD(BuyTillYouDieModel):
     ----------
     priors : mapping of str to dict, optional
         Overrides of the default priors. Defaults (weakly informative):
-        ``r, s ~ HalfNormal(sigma=10)``; ``alpha, beta ~ HalfNormal(sigma=10 * max(T))``
-        (both carry the time unit). ``beta`` is weakly identified on small data (CDNOW:
-        standard error about 6), so its prior matters more than the others'.
+        ``r ~ HalfNormal(sigma=10)``, ``s ~ HalfNormal(sigma=1)``; ``alpha, beta ~
+        HalfNormal(sigma=10 * max(T))`` (both carry the time unit). ``s`` and ``beta`` are
+        weakly identified on small data (CDNOW: standard errors about 0.2 and 6): the
+        likelihood stays nearly flat along a ridge towards large ``s`` and ``beta`` with
+        ``s / beta`` (the mean dropout rate) fixed, i.e. towards customers who all drop out
+        at the same rate. With ``s ~ HalfNormal(10)`` the posterior followed that ridge
+        (CDNOW: mean s 4.8, beta 173, with ~1,700 divergences under PyMC's sampler);
+        ``s ~ HalfNormal(1)`` still allows coefficients of variation of the dropout rate
+        (``1 / sqrt(s)``) from about 0.5 upwards and gives posterior means within one sd of
+        the MLE (CDNOW: s 0.91 +- 0.39, beta 22 +- 14) with few divergences.
     """
 
     name: ClassVar[str] = "pareto-nbd"
@@ -73,7 +80,7 @@ class ParetoNBD(BuyTillYouDieModel):
         return {
             "r": {"dist": "HalfNormal", "sigma": 10.0},
             "alpha": {"dist": "HalfNormal", "sigma": scale},
-            "s": {"dist": "HalfNormal", "sigma": 10.0},
+            "s": {"dist": "HalfNormal", "sigma": 1.0},  # closes the ridge (docstring)
             "beta": {"dist": "HalfNormal", "sigma": scale},
         }
 
