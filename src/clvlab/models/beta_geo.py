@@ -63,8 +63,9 @@ class BetaGeo(BuyTillYouDieModel):
 
     name: ClassVar[str] = "bg-nbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    #: nutpie's sampler on the C-compiled density ran CDNOW 4 x 1,000 in 8 s (fit call)
-    #: against 17 s through pymc.sample with nutpie/numba, 22 s with PyMC's sampler.
+    #: nutpie's sampler on the C-compiled density ("nutpie-c") ran CDNOW 4 x 1,000 in
+    #: 5-8 s (fit call; 7-10 s as a whole process) against 17 s through pymc.sample with
+    #: nutpie/numba and 22 s with PyMC's sampler (2-core machine).
     default_nuts_sampler: ClassVar[str] = "nutpie-c"
     #: Number of dropout opportunities before the first repeat purchase (0 for BG/NBD:
     #: dropout only follows repeat purchases; 1 for MBG/NBD).
