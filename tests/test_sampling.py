@@ -8,7 +8,7 @@ import xarray as xr
 
 from clvlab.datasets import load_cdnow_summary
 from clvlab.models import BetaGeo, ParetoNBD
-from clvlab.models.sampling import compile_for_nutpie
+from clvlab.models.sampling import chain_seeds, compile_for_nutpie, sample_chains
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,38 @@ def test_pareto_nbd_default_priors_keep_the_posterior_mode_at_the_mle():
     mode = ParetoNBD().fit(data, method="map")
     for name in ParetoNBD.param_names:
         assert abs(mode.params[name] - mle.params[name]) < 0.5 * mle.standard_errors[name]
+
+
+@pytest.fixture(scope="module")
+def compiled_bg(small):
+    return compile_for_nutpie(BetaGeo().build_model(small))
+
+
+def test_chain_seeds_depend_on_the_chain_not_on_the_number_of_chains():
+    seeds = chain_seeds(5, 4)
+    assert chain_seeds(5, 2) == seeds[:2]
+    assert len(set(seeds)) == 4 and chain_seeds(6, 1)[0] != seeds[0]
+
+
+def test_draws_do_not_depend_on_the_number_of_processes(compiled_bg):
+    kwargs = dict(draws=30, tune=30, chains=3, seed=11, progressbar=False)
+    in_process = sample_chains(compiled_bg, cores=1, **kwargs)
+    forked = sample_chains(compiled_bg, cores=2, **kwargs)
+    for ours, theirs in zip(in_process, forked, strict=True):
+        xr.testing.assert_equal(ours, theirs)
+    posterior, stats = forked
+    assert posterior.sizes == {"chain": 3, "draw": 30}
+    assert list(posterior["chain"].values) == [0, 1, 2]
+    assert not np.array_equal(posterior["r"][0], posterior["r"][1])
+    assert {"diverging", "n_steps", "step_size"} <= set(stats.data_vars)
+    assert stats["n_steps"].dims == ("chain", "draw")
+
+
+def test_worker_errors_and_warnings_reach_the_caller(compiled_bg):
+    kwargs = dict(draws=5, tune=5, chains=2, seed=1, cores=2, progressbar=False)
+    with pytest.raises(RuntimeError, match=r"chain \d failed(.|\n)*Unknown adaptation"):
+        sample_chains(compiled_bg, adaptation="nope", **kwargs)
+    # A deprecated nutpie option warns inside each worker.
+    with pytest.warns(FutureWarning, match="deprecated") as record:
+        sample_chains(compiled_bg, low_rank_modified_mass_matrix=True, **kwargs)
+    assert [str(w.message)[-9:] for w in record] == ["(chain 0)", "(chain 1)"]

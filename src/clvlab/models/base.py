@@ -60,7 +60,7 @@ from threadpoolctl import threadpool_limits
 
 from clvlab.errors import DataValidationError
 from clvlab.models.compression import CompressedData, compress
-from clvlab.models.sampling import NUTPIE_C, compile_for_nutpie
+from clvlab.models.sampling import NUTPIE_C, compile_for_nutpie, sample_chains
 
 __all__ = ["CLVModel", "per_distinct", "special"]
 
@@ -544,27 +544,27 @@ class CLVModel(ABC):
         Same model as the other samplers (:meth:`build_model`), no numba compilation:
         the log-density and its gradient are one C-compiled PyTensor function of the
         unconstrained parameters (cached in ``~/.pytensor``), handed to nutpie as a Python
-        callable; nutpie adapts a low-rank mass matrix, as with ``"nutpie"``.
+        callable; nutpie adapts a low-rank mass matrix, as with ``"nutpie"``. The chains
+        run in up to ``cores`` forked processes (default: one per chain, at most one per
+        CPU), with the same draws whatever ``cores`` is (:func:`sample_chains`).
         """
-        import nutpie
-
         compiled = compile_for_nutpie(self.build_model(frame))
-        kwargs.setdefault("cores", min(chains, os.cpu_count() or 1))
+        cores = kwargs.pop("cores", min(chains, os.cpu_count() or 1))
         kwargs.setdefault("adaptation", "low_rank")
         if random_seed is None:
             random_seed = int(np.random.default_rng().integers(2**63))
-        trace = nutpie.sample(
+        posterior, sample_stats = sample_chains(
             compiled,
             draws=draws,
             tune=tune,
             chains=chains,
             seed=random_seed,
+            cores=cores,
+            progressbar=progressbar,
             target_accept=target_accept,
-            progress_bar=progressbar,
             **kwargs,
         )
-        posterior = trace["posterior"].to_dataset()[list(self.param_names)]
-        return posterior, trace["sample_stats"].to_dataset()
+        return posterior[list(self.param_names)], sample_stats
 
     def _fit_map(
         self, frame: pd.DataFrame, random_seed: int | None, progressbar: bool, **kwargs: Any
