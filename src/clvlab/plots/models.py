@@ -22,6 +22,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from clvlab.models.btyd import BuyTillYouDieModel
+from clvlab.plots.comparison import holdout_predictions, plot_conditional_expectations
 
 __all__ = [
     "plot_calibration_vs_holdout",
@@ -113,6 +114,8 @@ def plot_calibration_vs_holdout(
     """Mean holdout purchases against the model's conditional expectation, by
     calibration frequency (the last group pools ``max_frequency`` and above).
 
+    The one-model case of :func:`clvlab.plots.comparison.plot_conditional_expectations`.
+
     Parameters
     ----------
     model : BuyTillYouDieModel
@@ -121,39 +124,8 @@ def plot_calibration_vs_holdout(
         Per-customer table with ``frequency_holdout`` and ``duration_holdout``, e.g.
         :func:`clvlab.rfm.summarize` with an observation end.
     """
-    missing = [c for c in ("frequency_holdout", "duration_holdout") if c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"data lacks {missing}; summarise with an observation end "
-            "(clvlab.rfm.summarize(log, calibration_end, observation_end))."
-        )
-    durations = data["duration_holdout"].unique()
-    expected = np.zeros(len(data))
-    for duration in durations:  # usually a single holdout length
-        rows = (data["duration_holdout"] == duration).to_numpy()
-        prediction = model.expected_purchases(data.loc[rows], t=float(duration))
-        expected[rows] = prediction.mean(("chain", "draw")).to_numpy()
-    group = np.minimum(data["frequency"].to_numpy(), max_frequency)
-    table = (
-        pd.DataFrame(
-            {"group": group, "actual": data["frequency_holdout"].to_numpy(), "model": expected}
-        )
-        .groupby("group")[["actual", "model"]]
-        .mean()
-    )
-    ax = _axes(ax)
-    ax.plot(table.index, table["actual"], "o-", label="actual", color="C0")
-    ax.plot(table.index, table["model"], "s--", label=type(model).__name__, color="C1")
-    labels = [str(i) for i in table.index]
-    labels[-1] = f"{max_frequency}+" if table.index[-1] == max_frequency else labels[-1]
-    ax.set_xticks(table.index, labels)
-    ax.set(
-        xlabel="repeat purchases in the calibration period",
-        ylabel="mean purchases in the holdout",
-        title="Conditional expectations: model vs holdout",
-    )
-    ax.legend()
-    return ax
+    predictions = holdout_predictions({type(model).__name__: model}, data)
+    return plot_conditional_expectations(predictions, max_frequency, ax=ax)
 
 
 def plot_period_transactions(
