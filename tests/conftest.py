@@ -21,3 +21,13 @@ def cdnow_log():
 def cdnow_rfm(cdnow_log):
     """CDNOW summarised with the FHL (2005) calibration and holdout periods, in weeks."""
     return rfm.summarize(cdnow_log, CALIBRATION_END, OBSERVATION_END, time_unit="W")
+
+
+@pytest.fixture(scope="session")
+def german_csv(tmp_path_factory, cdnow_log):
+    """CDNOW as a German export: other column names, day-first dates, ';' as separator."""
+    path = tmp_path_factory.mktemp("cli") / "umsaetze.csv"
+    table = cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
+    table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
+    table.to_csv(path, sep=";", index=False)
+    return path

@@ -8,15 +8,6 @@ from clvlab.cli import main
 FULL_BG = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
 
 
-@pytest.fixture(scope="module")
-def german_csv(tmp_path_factory, cdnow_log):
-    path = tmp_path_factory.mktemp("cli_fit") / "umsaetze.csv"
-    cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"}).to_csv(
-        path, index=False
-    )
-    return path
-
-
 def fit_args(path, *extra):
     return [
         "fit",

@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from clvlab.cli import main
-
-
-@pytest.fixture
-def german_csv(tmp_path, cdnow_log):
-    """CDNOW with German column names, day-first dates and a semicolon separator."""
-    path = tmp_path / "umsaetze.csv"
-    table = cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
-    table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
-    table.to_csv(path, sep=";", index=False)
-    return path
 
 
 def _args(path, as_of, *extra):

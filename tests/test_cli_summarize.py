@@ -4,14 +4,6 @@ import pytest
 from clvlab.cli import main
 
 
-@pytest.fixture
-def german_csv(tmp_path, cdnow_log):
-    path = tmp_path / "umsaetze.csv"
-    table = cdnow_log.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
-    table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y")).to_csv(path, sep=";", index=False)
-    return path
-
-
 def args(path, out, *extra):
     return [
         "summarize",
