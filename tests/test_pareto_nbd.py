@@ -118,3 +118,45 @@ def test_parameter_recovery_with_mle_intervals():
     for name, value in truth.items():
         estimate, se = model.params[name], model.standard_errors[name]
         assert abs(estimate - value) < 1.88 * se, (name, estimate, se)
+
+
+# ----------------------------------------------------------------------------------------
+# PyMC's gradient (built after PyMC's pre-gradient rewrites)
+# ----------------------------------------------------------------------------------------
+
+MLE_LOG = np.log([0.553, 10.578, 0.606, 11.669])
+# reported point: NaN gradient while the stop-gradient of the quadrature's placement was a
+# ViewOp, which PyMC's pre-gradient rewrites delete (see pareto_nbd_likelihood)
+REPORTED = np.log([0.4554, 6.1428, 0.4223, 26.04])
+
+
+@pytest.fixture(scope="module")
+def pymc_density(cdnow_rfm):
+    """PyMC's compiled logp and dlogp of the model, as functions of log(r, alpha, s, beta)."""
+    pm_model = ParetoNBD().build_model(cdnow_rfm)
+    names = [v.name for v in pm_model.value_vars]
+    assert names == [f"{name}_log__" for name in ParetoNBD.param_names]
+    logp, dlogp = pm_model.compile_logp(), pm_model.compile_dlogp()
+
+    def point(log_params):
+        return dict(zip(names, log_params, strict=True))
+
+    return (lambda v: logp(point(v))), (lambda v: dlogp(point(v)))
+
+
+def test_pymc_gradient_is_finite_around_the_posterior(pymc_density):
+    _, dlogp = pymc_density
+    rng = np.random.default_rng(2005)
+    points = np.vstack([REPORTED, MLE_LOG + rng.uniform(-1.5, 1.5, size=(200, 4))])
+    bad = [p for p in points if not np.all(np.isfinite(dlogp(p)))]
+    assert not bad, f"{len(bad)} of {len(points)} non-finite, e.g. at {np.exp(bad[0])}"
+
+
+def test_pymc_gradient_matches_finite_differences(pymc_density):
+    logp, dlogp = pymc_density
+    rng = np.random.default_rng(1987)
+    points = np.vstack([REPORTED, MLE_LOG, MLE_LOG + rng.uniform(-1.5, 1.5, size=(3, 4))])
+    h = 1e-5
+    for point in points:
+        fd = [(logp(point + e) - logp(point - e)) / (2 * h) for e in h * np.eye(4)]
+        np.testing.assert_allclose(dlogp(point), fd, rtol=1e-6, atol=1e-4, err_msg=str(point))

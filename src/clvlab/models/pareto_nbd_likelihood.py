@@ -68,10 +68,11 @@ Everything is computed relative to :math:`u_0` (offsets :math:`\delta = u - u_0`
 (\delta))`, interval length :math:`\mathrm{log1p}((T-t_x)/(c+t_x))`), so :math:`t_x` close to
 :math:`T` loses no digits. The two terms of :math:`L` are combined with log-sum-exp;
 :math:`t_x = T` gives an exactly zero integral. The split and cut points are placement only
-(the exact integral does not depend on them), so they are excluded from the gradient
-(``disconnected_grad``); the true bounds :math:`u_0, u_1` carry it. :math:`\min/\max(\alpha,
-\beta)` are taken with ``where`` so that at :math:`\alpha = \beta` the gradient follows one
-(smooth) branch.
+(the exact integral does not depend on them), so they are excluded from the gradient (by
+a stop-gradient Op that, unlike ``disconnected_grad``, survives PyMC's pre-gradient
+rewrites; see ``_stop_gradient_op``); the true bounds :math:`u_0, u_1` carry it.
+:math:`\min/\max(\alpha, \beta)` are taken with ``where`` so that at :math:`\alpha = \beta`
+the gradient follows one (smooth) branch.
 
 Accuracy, measured against the closed form with mpmath ``hyp2f1`` at 50+ significant digits
 (raised until two precisions agree; see ``tests/test_pareto_nbd_likelihood.py``):
@@ -96,6 +97,9 @@ customers in about 8-17 ms (pytensor, C backend, one CPU core).
 
 from __future__ import annotations
 
+import functools
+from typing import ClassVar
+
 import numpy as np
 import scipy.special
 
@@ -117,7 +121,6 @@ class _Ops:
             self.asarray = lambda v: np.asarray(v, dtype=np.float64)
             self.stop = lambda v: v
         else:
-            from pytensor.gradient import disconnected_grad
             from pytensor.graph.basic import Variable
 
             self.gammaln = xp.gammaln
@@ -125,10 +128,77 @@ class _Ops:
             self.asarray = lambda v: (
                 v if isinstance(v, Variable) else xp.as_tensor_variable(np.asarray(v, float))
             )
-            self.stop = disconnected_grad
+            self.stop = _stop_gradient_op()
 
     def __getattr__(self, name):
         return getattr(self.xp, name)
+
+
+@functools.cache
+def _stop_gradient_op():
+    """The pytensor Op used to exclude the placement from the gradient (built once).
+
+    ``pytensor.gradient.disconnected_grad`` does not do here: its Op is a ``ViewOp``, and
+    the ``canonicalize`` rewrite ``local_view_op`` deletes every ``ViewOp``. PyMC applies
+    ``canonicalize`` and ``stabilize`` to the log-density *before* differentiating it
+    (``pymc.pytensorf.rewrite_pregrad``, used by ``Model.compile_dlogp``,
+    ``Model.logp_dlogp_function`` for PyMC's NUTS, and ``find_MAP``), so the gradient
+    then ran through the placement code, which is not meant to be differentiated: e.g. in
+    :func:`_cut` the candidate at the mode has zero slope, clamped to ``_TINY``, and the
+    derivative of its reach ``K / steep`` overflows to inf; ``min`` discards that
+    candidate, but its zero weight times inf is NaN (about 20% of ordinary parameter
+    values on CDNOW: those where the mode is interior for the x = 0 customers).
+
+    This Op is the same identity with a disconnected gradient but is not a ``ViewOp``, so
+    it survives those rewrites; a rewrite registered in ``specialize`` (which runs only
+    when a function is compiled, after any gradient has been built) removes it, so the
+    compiled code is as before on every backend. Built on first use, so that the numpy
+    path never imports pytensor.
+    """
+    from pytensor.gradient import disconnected_type
+    from pytensor.graph.basic import Apply
+    from pytensor.graph.op import Op
+    from pytensor.graph.replace import _vectorize_node, _vectorize_not_needed
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.tensor import as_tensor_variable
+    from pytensor.tensor.rewriting.basic import register_specialize
+
+    class StopGradient(Op):
+        """Identity whose gradient (and pushforward) is disconnected."""
+
+        __props__ = ()
+        view_map: ClassVar[dict[int, list[int]]] = {0: [0]}  # output 0 aliases input 0
+
+        def make_node(self, x):
+            x = as_tensor_variable(x)
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs, output_storage):
+            output_storage[0][0] = inputs[0]
+
+        def infer_shape(self, node, input_shapes):
+            return input_shapes
+
+        def connection_pattern(self, node):
+            return [[False]]
+
+        def pullback(self, inputs, outputs, output_grads):
+            return [disconnected_type()]
+
+        def pushforward(self, inputs, outputs, tangents):
+            return [disconnected_type()]
+
+        def __reduce__(self):  # picklable although the class is local
+            return (_stop_gradient_op, ())
+
+    _vectorize_node.register(StopGradient, _vectorize_not_needed)
+
+    @node_rewriter([StopGradient])
+    def remove_clvlab_stop_gradient(fgraph, node):
+        return node.inputs
+
+    register_specialize(remove_clvlab_stop_gradient)
+    return StopGradient()
 
 
 def _gauss_legendre_01(n):
