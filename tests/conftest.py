@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from clvlab import datasets, rfm, transactions
@@ -31,3 +32,17 @@ def german_csv(tmp_path_factory, cdnow_log):
     table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
     table.to_csv(path, sep=";", index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def spot_customers():
+    """Three customers of the published spot checks: the BTYD vignette customer (x = 26),
+    FHL's customer with x = 2, and one without repeat purchases."""
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "frequency": [26, 2, 0],
+            "recency": [30.857, 30.43, 0.0],
+            "T": [31.0, 38.86, 38.86],
+        }
+    )

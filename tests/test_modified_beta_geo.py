@@ -2,7 +2,6 @@
 
 import mpmath
 import numpy as np
-import pandas as pd
 import pytest
 
 from clvlab.datasets import load_cdnow_summary
@@ -10,14 +9,6 @@ from clvlab.models import BetaGeo, ModifiedBetaGeo
 from clvlab.models.base import _numerical_gradient
 
 PUBLISHED = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
-CUSTOMERS = pd.DataFrame(
-    {
-        "customer_id": [1, 2, 3],
-        "frequency": [26, 2, 0],
-        "recency": [30.857, 30.43, 0.0],
-        "T": [31.0, 38.86, 38.86],
-    }
-)
 
 
 @pytest.mark.parametrize("source", ["published summary", "transaction log"])
@@ -28,7 +19,7 @@ def test_mle_reproduces_batislam_2007(source, cdnow_rfm):
     assert model.log_likelihood_ == pytest.approx(-9582.13, abs=0.01)
 
 
-def test_likelihood_is_batislam_eq_2():
+def test_likelihood_is_batislam_eq_2(spot_customers):
     mpmath.mp.dps = 30
     r, alpha, a, b = (mpmath.mpf(v) for v in PUBLISHED.values())
 
@@ -39,19 +30,19 @@ def test_likelihood_is_batislam_eq_2():
         ) + mpmath.beta(a + 1, b + x) / mpmath.beta(a, b) * common / (alpha + t_x) ** (r + x)
 
     model = ModifiedBetaGeo()
-    values = model._log_likelihood(model._columns(CUSTOMERS), PUBLISHED, np)
-    for value, row in zip(values, CUSTOMERS.itertuples(), strict=True):
+    values = model._log_likelihood(model._columns(spot_customers), PUBLISHED, np)
+    for value, row in zip(values, spot_customers.itertuples(), strict=True):
         expected = mpmath.log(likelihood(row.frequency, row.recency, row.T))
         assert value == pytest.approx(float(expected), rel=1e-11)
 
 
-def test_customers_without_repeat_purchase_may_be_inactive():
+def test_customers_without_repeat_purchase_may_be_inactive(spot_customers):
     model = ModifiedBetaGeo.from_params(PUBLISHED)
-    alive = model.probability_alive(CUSTOMERS).to_numpy().ravel()
+    alive = model.probability_alive(spot_customers).to_numpy().ravel()
     r, alpha, a, b = PUBLISHED.values()
     assert alive[2] == pytest.approx(1 / (1 + a / b * ((alpha + 38.86) / alpha) ** r))
     assert alive[2] < 1
-    assert float(BetaGeo.from_params(PUBLISHED).probability_alive(CUSTOMERS)[0, 0, 2]) == 1
+    assert float(BetaGeo.from_params(PUBLISHED).probability_alive(spot_customers)[0, 0, 2]) == 1
 
 
 def test_new_customer_expectation_is_batislam_closed_form():

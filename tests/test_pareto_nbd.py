@@ -9,14 +9,6 @@ from clvlab.datasets import load_cdnow_summary
 from clvlab.models import ParetoNBD
 
 FULL = {"r": 0.55315, "alpha": 10.57633, "s": 0.60625, "beta": 11.67150}
-CUSTOMERS = pd.DataFrame(
-    {
-        "customer_id": [1, 2, 3],
-        "frequency": [26, 2, 0],
-        "recency": [30.857, 30.43, 0.0],
-        "T": [31.0, 38.86, 38.86],
-    }
-)
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +40,11 @@ def test_mle_on_the_transaction_log_matches_the_full_precision_values(cdnow_rfm)
     assert model.log_likelihood_ >= model.log_likelihood(cdnow_rfm, FULL) - 1e-9
 
 
-def test_spot_checks_at_the_published_estimates(published):
-    assert float(published.expected_purchases(CUSTOMERS, t=52)[0, 0, 0]) == pytest.approx(
+def test_spot_checks_at_the_published_estimates(published, spot_customers):
+    assert float(published.expected_purchases(spot_customers, t=52)[0, 0, 0]) == pytest.approx(
         25.45647, rel=1e-4
     )
-    assert float(published.probability_alive(CUSTOMERS)[0, 0, 0]) == pytest.approx(
+    assert float(published.probability_alive(spot_customers)[0, 0, 0]) == pytest.approx(
         0.997874, rel=1e-5
     )
     assert float(published.expected_purchases_new_customer(52).squeeze()) == pytest.approx(
@@ -60,7 +52,7 @@ def test_spot_checks_at_the_published_estimates(published):
     )
 
 
-def test_conditional_expectation_agrees_with_mpmath(published):
+def test_conditional_expectation_agrees_with_mpmath(published, spot_customers):
     r, alpha, s, beta = mp_params()
 
     def expected(x, t_x, T, t):
@@ -78,8 +70,8 @@ def test_conditional_expectation_agrees_with_mpmath(published):
         )
         return p_alive * mean_alive
 
-    values = published.expected_purchases(CUSTOMERS, t=26).to_numpy().ravel()
-    for value, row in zip(values, CUSTOMERS.itertuples(), strict=True):
+    values = published.expected_purchases(spot_customers, t=26).to_numpy().ravel()
+    for value, row in zip(values, spot_customers.itertuples(), strict=True):
         assert value == pytest.approx(
             float(expected(row.frequency, row.recency, row.T, 26)), rel=1e-7
         )
