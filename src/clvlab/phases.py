@@ -81,7 +81,7 @@ import pandas as pd
 
 from clvlab import rfm
 from clvlab.errors import DataValidationError
-from clvlab.rfm import purchase_periods
+from clvlab.rfm import day_number, purchase_periods
 
 PHASES: tuple[str, ...] = ("new", "growing", "retained", "at_risk", "lapsed")
 """Operational phases, in lifecycle order."""
@@ -273,10 +273,6 @@ def _periods(log: pd.DataFrame, customer: str, date: str, amount: str | None) ->
     return periods
 
 
-def _day(ts: pd.Timestamp) -> int:
-    return int(np.datetime64(ts.date(), "D").astype(np.int64))
-
-
 def _ipts(periods: pd.DataFrame, as_of_day: int) -> np.ndarray:
     """Pooled inter-purchase times (days) of purchase days up to ``as_of_day``."""
     upto = periods[periods["day"] <= as_of_day]
@@ -412,7 +408,7 @@ def assign_phases(
     rules = PhaseRules() if rules is None else rules
     periods = _periods(log, customer, date, amount if amount in log.columns else None)
     when = _as_of(as_of)
-    as_of_day = _day(when)
+    as_of_day = day_number(when)
     first_day = int(periods["day"].min())
     if as_of_day < first_day:
         raise DataValidationError(
@@ -603,7 +599,7 @@ def phase_snapshots(
         raise DataValidationError("phase_snapshots needs at least one date in dates=")
     when = when.sort_values().unique().rename("as_of")
     periods = _periods(log, customer, date, amount if amount in log.columns else None)
-    last_day = _day(when[-1])
+    last_day = day_number(when[-1])
     if last_day < int(periods["day"].min()):
         raise DataValidationError(
             f"every snapshot date is before the first purchase ({periods['date'].min().date()})"
@@ -616,7 +612,7 @@ def phase_snapshots(
     frame = pd.DataFrame(index=pd.Index(known, name="customer_id"))
     columns = {}
     for ts in when:
-        table = _assign(periods, _day(ts), resolved)
+        table = _assign(periods, day_number(ts), resolved)
         state = pd.Series(table["phase"].astype(str).to_numpy(), index=table["customer_id"])
         columns[ts] = pd.Categorical(
             state.reindex(frame.index).fillna(NOT_YET).to_numpy(), dtype=STATE_DTYPE

@@ -175,8 +175,8 @@ def summarize(
     amount = amount if amount and amount in log.columns else None
     customers, codes, days, summed, merged = _merged_days(log, customer, date, amount)
 
-    cal_end = _day(calibration_end) if calibration_end is not None else int(days.max())
-    obs_end = _day(observation_end) if observation_end is not None else None
+    cal_end = day_number(calibration_end) if calibration_end is not None else int(days.max())
+    obs_end = day_number(observation_end) if observation_end is not None else None
     if obs_end is not None and obs_end < cal_end:
         raise DataValidationError(
             f"observation_end {observation_end} is before calibration_end {calibration_end}; "
@@ -228,8 +228,8 @@ def summarize(
     return summary
 
 
-def _day(value: str | pd.Timestamp) -> int:
-    """A date-like value as days since 1970-01-01."""
+def day_number(value: str | pd.Timestamp) -> int:
+    """A date-like value as whole days since 1970-01-01 (the time of day is dropped)."""
     try:
         timestamp = pd.Timestamp(value)
     except (ValueError, TypeError) as err:
