@@ -96,9 +96,10 @@ def run_case(name: str) -> dict:
             "params": {k: float(v) for k, v in means.items() if v.ndim == 0},
         }
 
-    # clvlab's NUTS imports nutpie lazily: import it before the timer, as PyMC-Marketing's
-    # imports happen before its timer too.
+    # clvlab imports PyMC and nutpie lazily, on the first Bayesian fit: import them before
+    # the timer, as PyMC-Marketing's imports (PyMC included) happen before its timer too.
     import nutpie  # noqa: F401
+    import pymc  # noqa: F401
 
     from clvlab.models import BetaGeo, ParetoNBD
 
