@@ -68,8 +68,8 @@ notebooks: $(STAMP)
 	done
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Benchmarks run by hand in their own environment, beside the reference tools.
 BENCH_VENV ?= .venv-bench
