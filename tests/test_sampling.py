@@ -1,4 +1,4 @@
-"""nutpie's sampler on PyMC's density compiled by PyTensor's C backend (``"nutpie-c"``)."""
+"""nutpie's sampler on PyMC's density compiled by PyTensor (``"nutpie-pyfunc"``)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ def test_initial_points_are_jittered_and_reproducible(small):
     assert first.shape == (4,) and not np.array_equal(first, other)
 
 
-def test_nutpie_c_is_reproducible_and_agrees_with_pymc_sampler(small):
+def test_nutpie_pyfunc_is_reproducible_and_agrees_with_pymc_sampler(small):
     kwargs = dict(draws=200, tune=200, chains=2, random_seed=5)
     with pytest.warns(UserWarning):  # short runs: the diagnostics may complain
-        first = BetaGeo().fit(small, nuts_sampler="nutpie-c", **kwargs)
-        second = BetaGeo().fit(small, nuts_sampler="nutpie-c", **kwargs)
+        first = BetaGeo().fit(small, nuts_sampler="nutpie-pyfunc", **kwargs)
+        second = BetaGeo().fit(small, nuts_sampler="nutpie-pyfunc", **kwargs)
         reference = BetaGeo().fit(small, nuts_sampler="pymc", cores=1, **kwargs)
     xr.testing.assert_identical(first.posterior, second.posterior)
     assert first.posterior.sizes == {"chain": 2, "draw": 200}

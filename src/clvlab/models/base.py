@@ -15,7 +15,7 @@ Fitting methods
 ---------------
 ``"nuts"`` (default)
     Full posterior by the No-U-Turn sampler on the compressed data: nutpie's sampler on
-    the PyTensor-C-compiled density (``"nutpie-c"``), or :func:`pymc.sample` with nutpie
+    PyTensor's compiled density (``"nutpie-pyfunc"``), or :func:`pymc.sample` with nutpie
     (numba) or PyMC's sampler; a low-rank (nutpie) or dense (PyMC) mass matrix. Each
     model sets its ``default_nuts_sampler`` from timings. Convergence is checked afterwards by
     :func:`clvlab.diagnostics.check_convergence`, which warns.
@@ -60,7 +60,7 @@ from threadpoolctl import threadpool_limits
 
 from clvlab.errors import DataValidationError
 from clvlab.models.compression import CompressedData, compress
-from clvlab.models.sampling import NUTPIE_C, compile_for_nutpie, sample_chains
+from clvlab.models.sampling import NUTPIE_PYFUNC, compile_for_nutpie, sample_chains
 
 __all__ = ["CLVModel", "per_distinct", "special"]
 
@@ -340,11 +340,12 @@ class CLVModel(ABC):
             ``draws`` is the number of draws taken from the approximation.
         random_seed : int, optional
             Makes ``nuts``, ``advi`` and ``map`` reproducible.
-        nuts_sampler : {"nutpie-c", "nutpie", "pymc"}, optional
-            ``"nutpie-c"``: nutpie's Rust sampler on the PyMC model's density compiled by
-            PyTensor's C backend (:mod:`clvlab.models.sampling`; no numba compilation,
-            ``kwargs`` go to :func:`nutpie.sample`); ``"nutpie"``: the same sampler through
-            :func:`pymc.sample` (numba compilation); ``"pymc"``: PyMC's own sampler.
+        nuts_sampler : {"nutpie-pyfunc", "nutpie", "pymc"}, optional
+            ``"nutpie-pyfunc"``: nutpie's Rust sampler calling the PyMC model's density as
+            compiled (and cached) by PyTensor (:mod:`clvlab.models.sampling`; ``kwargs`` go
+            to :func:`nutpie.sample`); ``"nutpie"``: the same sampler through
+            :func:`pymc.sample` (nutpie's own, uncached compilation); ``"pymc"``: PyMC's own
+            sampler.
             Defaults to the class's ``default_nuts_sampler`` (chosen from timings).
         target_accept : float
             NUTS target acceptance rate; raise it (0.9-0.99) after divergences.
@@ -500,8 +501,8 @@ class CLVModel(ABC):
     def _fit_nuts(
         self, frame: pd.DataFrame, *, draws: int, tune: int, chains: int, **kwargs: Any
     ) -> tuple[xr.Dataset, xr.Dataset]:
-        if kwargs["nuts_sampler"] == NUTPIE_C:
-            return self._fit_nutpie_c(frame, draws=draws, tune=tune, chains=chains, **kwargs)
+        if kwargs["nuts_sampler"] == NUTPIE_PYFUNC:
+            return self._fit_nutpie_pyfunc(frame, draws=draws, tune=tune, chains=chains, **kwargs)
         import pymc as pm
 
         kwargs.setdefault("cores", min(chains, os.cpu_count() or 1))
@@ -526,7 +527,7 @@ class CLVModel(ABC):
         posterior = idata["posterior"].to_dataset()[list(self.param_names)]
         return posterior, idata["sample_stats"].to_dataset()
 
-    def _fit_nutpie_c(
+    def _fit_nutpie_pyfunc(
         self,
         frame: pd.DataFrame,
         *,
@@ -539,14 +540,14 @@ class CLVModel(ABC):
         nuts_sampler: str,
         **kwargs: Any,
     ) -> tuple[xr.Dataset, xr.Dataset]:
-        """NUTS by nutpie's sampler on PyMC's density compiled by PyTensor's C backend.
+        """NUTS by nutpie's sampler on PyMC's density compiled by PyTensor.
 
-        Same model as the other samplers (:meth:`build_model`), no numba compilation:
-        the log-density and its gradient are one C-compiled PyTensor function of the
-        unconstrained parameters (cached in ``~/.pytensor``), handed to nutpie as a Python
-        callable; nutpie adapts a low-rank mass matrix, as with ``"nutpie"``. The chains
-        run in up to ``cores`` forked processes (default: one per chain, at most one per
-        CPU), with the same draws whatever ``cores`` is (:func:`sample_chains`).
+        Same model as the other samplers (:meth:`build_model`): the log-density and its
+        gradient are one compiled PyTensor function of the unconstrained parameters
+        (cached in ``~/.pytensor``), handed to nutpie as a Python callable; nutpie adapts a
+        low-rank mass matrix, as with ``"nutpie"``. The chains run in up to ``cores``
+        forked processes (default: one per chain, at most one per CPU), with the same draws
+        whatever ``cores`` is (:func:`sample_chains`).
         """
         compiled = compile_for_nutpie(self.build_model(frame))
         cores = kwargs.pop("cores", min(chains, os.cpu_count() or 1))

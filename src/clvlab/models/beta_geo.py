@@ -63,10 +63,10 @@ class BetaGeo(BuyTillYouDieModel):
 
     name: ClassVar[str] = "bg-nbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    #: nutpie's sampler on the C-compiled density ("nutpie-c") ran CDNOW 4 x 1,000 in
-    #: 5-8 s (fit call; 7-10 s as a whole process) against 17 s through pymc.sample with
-    #: nutpie/numba and 22 s with PyMC's sampler (2-core machine).
-    default_nuts_sampler: ClassVar[str] = "nutpie-c"
+    #: nutpie's sampler calling PyTensor's compiled density ("nutpie-pyfunc") ran CDNOW
+    #: 4 x 1,000 in 2.4-3 s (fit call) against 6 s through pymc.sample with nutpie (its
+    #: uncached compilation) and 22 s with PyMC's sampler (2-core machine).
+    default_nuts_sampler: ClassVar[str] = "nutpie-pyfunc"
     #: Number of dropout opportunities before the first repeat purchase (0 for BG/NBD:
     #: dropout only follows repeat purchases; 1 for MBG/NBD).
     _dropout_at_first_purchase: ClassVar[int] = 0

@@ -67,9 +67,9 @@ class ParetoNBD(BuyTillYouDieModel):
 
     name: ClassVar[str] = "pareto-nbd"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
-    #: "nutpie-c" (nutpie on the C-compiled density): CDNOW 4 x 1,000 in 11 s, 3
-    #: divergences, 4.6 leapfrog steps per draw; "nutpie" (numba compilation) 15 s.
-    default_nuts_sampler: ClassVar[str] = "nutpie-c"
+    #: "nutpie-pyfunc": CDNOW 4 x 1,000 in 11 s, 3 divergences, 4.6 leapfrog steps per
+    #: draw; "nutpie" (nutpie's own compilation) 15 s.
+    default_nuts_sampler: ClassVar[str] = "nutpie-pyfunc"
 
     def _default_priors(self, data: Mapping[str, np.ndarray]) -> dict[str, dict[str, Any]]:
         scale = 10.0 * float(max(np.max(data["T"]), 1.0))

@@ -1,14 +1,14 @@
-"""nutpie's NUTS sampler on a PyMC model compiled by PyTensor's C backend.
+"""nutpie's NUTS sampler on a PyMC model's density compiled by PyTensor itself.
 
-``nutpie.compile_pymc_model`` translates the PyMC model to numba, which costs seconds of
-compilation per fit (minutes for the Pareto/NBD quadrature graph). Here the joint
-log-density and its gradient are compiled instead by PyTensor's default C backend, whose
-cache in ``~/.pytensor`` makes later fits of the same model start in about a second, and
-handed to nutpie's Rust sampler as plain Python callables
-(:func:`nutpie.compiled_pyfunc.from_pyfunc`). The PyMC model stays the single source of
-the density; only the sampler changes.
+``nutpie.compile_pymc_model`` wraps the PyMC model's numba code in C callbacks of its own,
+a compilation that is not cached and costs seconds per fit (3-4 s for BG/NBD on CDNOW).
+Here the joint log-density and its gradient are one ordinary PyTensor function (PyTensor's
+default back end: numba in PyTensor 3, with its on-disk cache in ``~/.pytensor``, so later
+fits of the same model compile in about a second), handed to nutpie's Rust sampler as a
+plain Python callable (:func:`nutpie.compiled_pyfunc.from_pyfunc`). The PyMC model stays
+the single source of the density; only the sampler changes.
 
-The C code holds Python's global interpreter lock, so chains sharing one process take
+The callable holds Python's global interpreter lock, so chains sharing one process take
 turns on one core. :func:`sample_chains` therefore runs each chain as its own
 ``nutpie.sample(chains=1)`` call, with a seed derived from the run's seed and the chain
 index, in up to ``cores`` forked processes that inherit the compiled function: the draws
@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["NUTPIE_C", "chain_seeds", "compile_for_nutpie", "sample_chains"]
+__all__ = ["NUTPIE_PYFUNC", "chain_seeds", "compile_for_nutpie", "sample_chains"]
 
-#: ``nuts_sampler`` name of this path: nutpie's sampler, PyTensor's C back end.
-NUTPIE_C = "nutpie-c"
+#: ``nuts_sampler`` name of this path: nutpie's sampler calling PyTensor's compiled density.
+NUTPIE_PYFUNC = "nutpie-pyfunc"
 
 
 def compile_for_nutpie(model: Any) -> Any:
@@ -66,6 +66,9 @@ def compile_for_nutpie(model: Any) -> Any:
     )
     logp_fn = _fast_function(pytensor.function([x], [logp, grad]))
     expand_fn = _fast_function(pytensor.function([x], constrained))
+    # PyTensor's numba back end compiles (or loads from its cache) on the first call: make
+    # that call here, once, so that the chains' forked processes inherit compiled code.
+    logp_fn(_ravel(point, value_vars))
 
     names = [rv.name for rv in model.free_RVs]
     shapes = [np.shape(value) for value in expand_fn(_ravel(point, value_vars))]
