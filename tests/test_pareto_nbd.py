@@ -117,8 +117,8 @@ def test_parameter_recovery_with_mle_intervals():
 # ----------------------------------------------------------------------------------------
 
 MLE_LOG = np.log([0.553, 10.578, 0.606, 11.669])
-# reported point: NaN gradient while the stop-gradient of the quadrature's placement was a
-# ViewOp, which PyMC's pre-gradient rewrites delete (see pareto_nbd_likelihood)
+# reported point: NaN gradient in an earlier version, whose autodiff ran through the
+# quadrature's node placement once PyMC's pre-gradient rewrites had removed a stop-gradient
 REPORTED = np.log([0.4554, 6.1428, 0.4223, 26.04])
 
 
