@@ -399,8 +399,9 @@ def compiled_pregrad():
 def test_pytensor_gradient_unchanged_by_pymc_pregrad_rewrites(
     compiled, compiled_pregrad, realistic, extreme
 ):
-    # The placement is cut from the gradient by an Op that these rewrites keep (they delete
-    # pytensor's disconnected_grad, and the gradient through the placement was NaN).
+    # The gradient comes from the kernel's own output (Leibniz's rule), so the rewrites PyMC
+    # applies before differentiating must leave it as it is (an earlier version, which
+    # differentiated the quadrature graph, got NaN there).
     for points in (realistic[0], extreme[0]):
         ll, _, *grads = compiled(*points.T)
         ll_rewritten, *grads_rewritten = compiled_pregrad(*points.T)
