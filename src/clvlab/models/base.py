@@ -71,21 +71,19 @@ PriorSpec = Mapping[str, Any]
 def special(xp: Any) -> SimpleNamespace:
     """Special functions for the array namespace ``xp`` (numpy or pytensor.tensor).
 
-    Returns a namespace with ``gammaln``, ``betaln``, ``log1pexp`` (``log(1 + e^x)``) and
-    ``hyp2f1`` so that likelihood code can be written once for both back ends.
+    Returns a namespace with ``gammaln``, ``betaln`` and ``log1pexp`` (``log(1 + e^x)``) so
+    that likelihood code can be written once for both back ends.
     """
     if xp is np:
         return SimpleNamespace(
             gammaln=scipy.special.gammaln,
             betaln=_betaln,
             log1pexp=_log1pexp,
-            hyp2f1=scipy.special.hyp2f1,
         )
     return SimpleNamespace(
         gammaln=xp.gammaln,
         betaln=lambda a, b: xp.gammaln(a) + xp.gammaln(b) - xp.gammaln(a + b),
         log1pexp=xp.log1pexp,
-        hyp2f1=xp.hyp2f1,
     )
 
 
