@@ -388,10 +388,13 @@ def _log_integral_tensor(t_x, T, a, alpha, s, beta):
 # ----------------------------------------------------------------------------------------
 
 
-def _terms(x, t_x, T, r, alpha, s, beta, xp):
-    """(log prefactor, log "alive at T" term, log "dropped out" term) of L."""
+def _terms(x, t_x, T, r, alpha, s, beta, xp, with_gradient=False):
+    """(log prefactor, log "alive at T" term, log "dropped out" term) of L; with
+    ``with_gradient`` (numpy only) also the derivatives of the log-integral w.r.t.
+    ``(r + x, alpha, s, beta)``."""
     if xp is np:
-        gammaln, integral = scipy.special.gammaln, log_integral
+        gammaln = scipy.special.gammaln
+        integral = functools.partial(log_integral, with_gradient=with_gradient)
         x, t_x, T, r, alpha, s, beta = (
             np.asarray(v, dtype=np.float64) for v in (x, t_x, T, r, alpha, s, beta)
         )
@@ -400,8 +403,10 @@ def _terms(x, t_x, T, r, alpha, s, beta, xp):
     a = r + x
     pre = gammaln(a) - gammaln(r) + r * xp.log(alpha) + s * xp.log(beta)
     alive = -a * xp.log(alpha + T) - s * xp.log(beta + T)
-    dropped = xp.log(s) + integral(t_x, T, a, alpha, s, beta)
-    return pre, alive, dropped
+    if with_gradient:
+        log_i, grad_i = integral(t_x, T, a, alpha, s, beta)
+        return pre, alive, xp.log(s) + log_i, grad_i
+    return pre, alive, xp.log(s) + integral(t_x, T, a, alpha, s, beta)
 
 
 def log_likelihood(x, t_x, T, r, alpha, s, beta, *, xp=np):
@@ -462,14 +467,10 @@ def log_likelihood_gradient(x, t_x, T, r, alpha, s, beta) -> dict[str, np.ndarra
 
     where :math:`I` is the integral (:func:`log_integral` gives :math:`\partial \ln I`).
     """
-    x, t_x, T, r, alpha, s, beta = np.broadcast_arrays(
-        *(np.asarray(v, dtype=np.float64) for v in (x, t_x, T, r, alpha, s, beta))
-    )
-    a = r + x
-    log_i, grad_i = log_integral(t_x, T, a, alpha, s, beta, with_gradient=True)
-    alive = -a * np.log(alpha + T) - s * np.log(beta + T)
-    p_alive = np.exp(alive - np.logaddexp(alive, np.log(s) + log_i))
+    _, alive, dropped, grad_i = _terms(x, t_x, T, r, alpha, s, beta, np, with_gradient=True)
+    p_alive = np.exp(alive - np.logaddexp(alive, dropped))
     p_dropped = 1.0 - p_alive
+    a = np.add(r, x)
     digamma = scipy.special.digamma
     return {
         "r": digamma(a)

@@ -55,7 +55,12 @@ def compile_for_nutpie(model: Any) -> Any:
     from pymc.initial_point import make_initial_point_fn
     from pymc.pytensorf import join_nonshared_inputs
 
-    point = model.initial_point()
+    # PyMC's default start: the prior's support point, jittered on the unconstrained scale
+    # (one compiled function serves the chains' starts and the point used here to set up).
+    start = make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True
+    )
+    point = start(0)
     value_vars = model.value_vars
     logp = model.logp()
     grad = pt.concatenate([g.ravel() for g in pt.grad(logp, value_vars)])
@@ -68,10 +73,11 @@ def compile_for_nutpie(model: Any) -> Any:
     expand_fn = _fast_function(pytensor.function([x], constrained))
     # PyTensor's numba back end compiles (or loads from its cache) on the first call: make
     # that call here, once, so that the chains' forked processes inherit compiled code.
-    logp_fn(_ravel(point, value_vars))
+    x_start = _ravel(point, value_vars)
+    logp_fn(x_start)
 
     names = [rv.name for rv in model.free_RVs]
-    shapes = [np.shape(value) for value in expand_fn(_ravel(point, value_vars))]
+    shapes = [np.shape(value) for value in expand_fn(x_start)]
     lock = threading.Lock()  # PyTensor functions are not re-entrant
 
     def make_logp_fn():
@@ -91,11 +97,6 @@ def compile_for_nutpie(model: Any) -> Any:
             }
 
         return expand
-
-    # PyMC's default start: the prior's support point, jittered on the unconstrained scale.
-    start = make_initial_point_fn(
-        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True
-    )
 
     def initial_point(seed: int) -> np.ndarray:
         with lock:
