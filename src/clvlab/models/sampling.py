@@ -1,18 +1,24 @@
-"""nutpie's NUTS sampler on a PyMC model's density compiled by PyTensor itself.
+"""nutpie's NUTS sampler on a PyMC model's density, in parallel on every platform.
 
-``nutpie.compile_pymc_model`` wraps the PyMC model's numba code in C callbacks of its own,
-a compilation that is not cached and costs seconds per fit (3-4 s for BG/NBD on CDNOW).
-Here the joint log-density and its gradient are one ordinary PyTensor function (PyTensor's
-default back end: numba in PyTensor 3, with its on-disk cache in ``~/.pytensor``, so later
-fits of the same model compile in about a second), handed to nutpie's Rust sampler as a
-plain Python callable (:func:`nutpie.compiled_pyfunc.from_pyfunc`). The PyMC model stays
-the single source of the density; only the sampler changes.
+Two routes, chosen by platform (:func:`default_parallelism`):
 
-The callable holds Python's global interpreter lock, so chains sharing one process take
-turns on one core. :func:`sample_chains` therefore runs each chain as its own
-``nutpie.sample(chains=1)`` call, with a seed derived from the run's seed and the chain
-index, in up to ``cores`` forked processes that inherit the compiled function: the draws
-are the same whatever the number of cores.
+* ``"processes"`` (Linux). The joint log-density and its gradient are one ordinary PyTensor
+  function (:func:`compile_density`; PyTensor's numba back end, with its on-disk cache in
+  ``~/.pytensor``, so later fits of the same model compile in about a second), handed to
+  nutpie's Rust sampler as a plain Python callable. The callable holds Python's global
+  interpreter lock, so chains sharing one process would take turns on one core:
+  :func:`sample_chains` runs each chain as its own ``nutpie.sample(chains=1)`` call, with a
+  seed derived from the run's seed and the chain index, in up to ``cores`` processes forked
+  from this one (they inherit the compiled function). The draws are the same whatever the
+  number of cores.
+* ``"threads"`` (macOS, Windows: no safe ``fork``). nutpie compiles the model itself
+  (:func:`nutpie.compile_pymc_model`, not cached: a few seconds per fit) into code that
+  runs without the interpreter lock, and samples all chains in one call, in its own
+  threads.
+
+Either way the PyMC model stays the single source of the density; only the sampler's
+plumbing changes. Only nutpie's public entry points are used: :func:`nutpie.sample`,
+:func:`nutpie.compile_pymc_model` and :func:`nutpie.compiled_pyfunc.from_pyfunc`.
 """
 
 from __future__ import annotations
@@ -23,20 +29,72 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["NUTPIE_PYFUNC", "chain_seeds", "compile_for_nutpie", "sample_chains"]
+__all__ = [
+    "NUTPIE_PYFUNC",
+    "CompiledDensity",
+    "chain_seeds",
+    "compile_density",
+    "compile_for_nutpie",
+    "default_parallelism",
+    "sample_chains",
+]
 
-#: ``nuts_sampler`` name of this path: nutpie's sampler calling PyTensor's compiled density.
+#: ``nuts_sampler`` name of this module's path: nutpie's sampler, parallel on every platform.
 NUTPIE_PYFUNC = "nutpie-pyfunc"
 
+Parallelism = Literal["processes", "threads"]
 
-def compile_for_nutpie(model: Any) -> Any:
-    """Compile a PyMC model's density for :func:`nutpie.sample`.
+
+def default_parallelism() -> Parallelism:
+    """How chains run in parallel here: ``"processes"`` (forked) on Linux, ``"threads"``
+    (nutpie's own) elsewhere, where ``fork`` does not exist (Windows) or is unsafe (macOS,
+    whose system libraries do not survive it)."""
+    return "processes" if sys.platform.startswith("linux") else "threads"
+
+
+@dataclass(frozen=True)
+class CompiledDensity:
+    """A PyMC model's log-density on the unconstrained scale, compiled by PyTensor.
+
+    ``x`` is the vector of the model's value variables (``model.value_vars``, e.g.
+    ``log r``), raveled and concatenated in that order.
+
+    Attributes
+    ----------
+    ndim : int
+        Length of ``x``.
+    names : list of str
+        The free random variables (``model.free_RVs``), as named in PyMC's posterior.
+    shapes : list of tuple of int
+        Their shapes.
+    logp_and_gradient : callable
+        ``x -> (log p(x), d log p / dx)``: the joint log-density including the log-Jacobian
+        of each transform, as PyMC defines it (``model.logp()``).
+    expand : callable
+        ``x -> {name: value}``: the free variables on their own (constrained) scale, e.g.
+        ``r = exp(x_0)``.
+    initial_point : callable
+        ``seed -> x``: PyMC's default start (the prior's support point), jittered on the
+        unconstrained scale, reproducible for a seed.
+    """
+
+    ndim: int
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    logp_and_gradient: Callable[[np.ndarray], tuple[float, np.ndarray]]
+    expand: Callable[[np.ndarray], dict[str, np.ndarray]]
+    initial_point: Callable[[int], np.ndarray]
+
+
+def compile_density(model: Any) -> CompiledDensity:
+    """Compile a PyMC model's log-density, its gradient and the back-transformation.
 
     Parameters
     ----------
@@ -45,13 +103,12 @@ def compile_for_nutpie(model: Any) -> Any:
 
     Returns
     -------
-    nutpie.compiled_pyfunc.PyFuncModel
-        Samples the unconstrained value variables, stored as the model's free random
-        variables on their own (constrained) scale, named as in PyMC's posterior.
+    CompiledDensity
+        Plain callables of the unconstrained vector; safe to call from several threads
+        (PyTensor functions are not re-entrant: a lock serialises the calls).
     """
     import pytensor
     import pytensor.tensor as pt
-    from nutpie.compiled_pyfunc import from_pyfunc
     from pymc.initial_point import make_initial_point_fn
     from pymc.pytensorf import join_nonshared_inputs
 
@@ -77,39 +134,76 @@ def compile_for_nutpie(model: Any) -> Any:
     logp_fn(x_start)
 
     names = [rv.name for rv in model.free_RVs]
-    shapes = [np.shape(value) for value in expand_fn(x_start)]
-    lock = threading.Lock()  # PyTensor functions are not re-entrant
+    lock = threading.Lock()
 
-    def make_logp_fn():
-        def logp(x: np.ndarray, **_: Any) -> tuple[float, np.ndarray]:
-            with lock:
-                value, gradient = logp_fn(x)
-            return float(value), np.array(gradient, dtype=np.float64)
+    def logp_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with lock:
+            value, gradient = logp_fn(x)
+        return float(value), np.array(gradient, dtype=np.float64)
 
-        return logp
-
-    def make_expand_fn(*_: Any):
-        def expand(x: np.ndarray, **__: Any) -> dict[str, np.ndarray]:
-            with lock:
-                values = expand_fn(x)
-            return {
-                name: np.array(v, dtype=np.float64) for name, v in zip(names, values, strict=True)
-            }
-
-        return expand
+    def expand(x: np.ndarray) -> dict[str, np.ndarray]:
+        with lock:
+            values = expand_fn(x)
+        return {name: np.array(v, dtype=np.float64) for name, v in zip(names, values, strict=True)}
 
     def initial_point(seed: int) -> np.ndarray:
         with lock:
             return _ravel(start(seed), value_vars)
 
-    return from_pyfunc(
+    return CompiledDensity(
         ndim=int(x.type.shape[0]),
-        make_logp_fn=make_logp_fn,
-        make_expand_fn=make_expand_fn,
-        expanded_dtypes=[np.dtype("float64")] * len(names),
-        expanded_shapes=shapes,
-        expanded_names=names,
-        make_initial_point_fn=initial_point,
+        names=names,
+        shapes=[np.shape(value) for value in expand(x_start).values()],
+        logp_and_gradient=logp_and_gradient,
+        expand=expand,
+        initial_point=initial_point,
+    )
+
+
+def compile_for_nutpie(model: Any, *, parallelism: Parallelism | None = None) -> Any:
+    """Compile a PyMC model for :func:`nutpie.sample` and :func:`sample_chains`.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        A model whose free variables are scalars or arrays (any transforms).
+    parallelism : {"processes", "threads"}, optional
+        ``"processes"``: :func:`compile_density`, wrapped for nutpie as Python callables
+        (sampled one chain per forked process); ``"threads"``: nutpie's own compilation
+        (:func:`nutpie.compile_pymc_model`, sampled in nutpie's threads). Default:
+        :func:`default_parallelism`.
+
+    Returns
+    -------
+    nutpie compiled model
+        Samples the unconstrained value variables, stored as the model's free random
+        variables on their own (constrained) scale, named as in PyMC's posterior.
+    """
+    parallelism = parallelism or default_parallelism()
+    if parallelism == "threads":
+        import nutpie
+
+        return nutpie.compile_pymc_model(model, var_names=[rv.name for rv in model.free_RVs])
+    if parallelism != "processes":
+        raise ValueError(f"parallelism must be 'processes' or 'threads', got {parallelism!r}.")
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    density = compile_density(model)
+
+    def logp(x: np.ndarray, **_: Any) -> tuple[float, np.ndarray]:
+        return density.logp_and_gradient(x)
+
+    def expand(x: np.ndarray, **_: Any) -> dict[str, np.ndarray]:
+        return density.expand(x)
+
+    return from_pyfunc(
+        ndim=density.ndim,
+        make_logp_fn=lambda: logp,
+        make_expand_fn=lambda *_: expand,
+        expanded_dtypes=[np.dtype("float64")] * len(density.names),
+        expanded_shapes=density.shapes,
+        expanded_names=density.names,
+        make_initial_point_fn=density.initial_point,
     )
 
 
@@ -157,20 +251,26 @@ def sample_chains(
     progressbar: bool = True,
     **kwargs: Any,
 ) -> tuple[xr.Dataset, xr.Dataset]:
-    """NUTS chains of a compiled model, in parallel processes, reproducibly.
+    """NUTS chains of a compiled model, in parallel, reproducibly.
 
-    Chain ``k`` is ``nutpie.sample(compiled, chains=1, seed=chain_seeds(seed, chains)[k])``
-    (nutpie adapts step size and mass matrix per chain in any case), so its draws do not
-    depend on ``cores`` or on which process runs it. With ``cores > 1`` on Linux, up to
-    ``cores`` chains run at once, each in a process forked from this one: the compiled
-    function is inherited, not recompiled. Warnings raised in a worker are re-issued here
-    (tagged with the chain) and a worker's error is raised here as a :class:`RuntimeError`
-    carrying its traceback. Elsewhere (no safe ``fork``: Windows, macOS), or with
-    ``cores=1``, the chains run one after another in this process.
+    A model compiled for ``"processes"`` (:func:`compile_for_nutpie`): chain ``k`` is
+    ``nutpie.sample(compiled, chains=1, seed=chain_seeds(seed, chains)[k])`` (nutpie adapts
+    step size and mass matrix per chain in any case), so its draws do not depend on
+    ``cores`` or on which process runs it. With ``cores > 1`` on Linux, up to ``cores``
+    chains run at once, each in a process forked from this one: the compiled function is
+    inherited, not recompiled. If this process runs other Python threads (a Jupyter
+    kernel's, a web server's), a :class:`RuntimeWarning` says so before the first fork: a
+    thread holding a lock at that moment could hang a worker. Warnings raised in a worker
+    are re-issued here (tagged with the chain) and a worker's error is raised here as a
+    :class:`RuntimeError` carrying its traceback. Without ``fork`` (other platforms), or
+    with ``cores=1``, these chains run one after another in this process.
+
+    A model compiled for ``"threads"``: one ``nutpie.sample(compiled, chains=chains,
+    cores=cores, seed=seed)`` call, the chains in nutpie's threads.
 
     Parameters
     ----------
-    compiled : nutpie.compiled_pyfunc.PyFuncModel
+    compiled : nutpie compiled model
         From :func:`compile_for_nutpie`.
     draws, tune : int
         Draws kept and tuning steps per chain.
@@ -181,8 +281,8 @@ def sample_chains(
     cores : int
         Most chains run at the same time.
     progressbar : bool, default True
-        In-process: nutpie's bar for each chain in turn; in parallel: one bar over all
-        chains' draws, fed by the workers.
+        nutpie's bar, or, in parallel processes, one bar over all chains' draws, fed by the
+        workers.
     **kwargs
         Passed to :func:`nutpie.sample` (``target_accept``, ``adaptation``, ...).
 
@@ -191,12 +291,26 @@ def sample_chains(
     posterior, sample_stats : xarray.Dataset
         Dimensions ``chain`` (coordinates ``0 .. chains - 1``) and ``draw`` first.
     """
+    import nutpie
+    from nutpie.compiled_pyfunc import PyFuncModel
+
+    if not isinstance(compiled, PyFuncModel):  # nutpie's own compilation: its threads
+        trace = nutpie.sample(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            progress_bar=progressbar,
+            **kwargs,
+        )
+        return tuple(trace[group].to_dataset() for group in ("posterior", "sample_stats"))
+
     seeds = chain_seeds(seed, chains)
-    parallel = cores > 1 and chains > 1 and sys.platform.startswith("linux")
+    parallel = cores > 1 and chains > 1 and default_parallelism() == "processes"
 
     def run_chain(chain: int, progress: Callable[[Any], None] | None) -> tuple[Any, ...]:
-        import nutpie
-
         trace = nutpie.sample(
             compiled,
             draws=draws,
@@ -214,10 +328,27 @@ def sample_chains(
         )
 
     if parallel:
+        _warn_if_threaded(stacklevel=3)
         results = _run_in_processes(run_chain, chains, cores, _Progress(progressbar, chains))
     else:
         results = [run_chain(chain, None) for chain in range(chains)]
     return tuple(_stack_chains([result[i] for result in results]) for i in range(2))
+
+
+def _warn_if_threaded(stacklevel: int) -> None:
+    """Say so when this process, about to fork, runs other Python threads."""
+    current = threading.current_thread()
+    others = sorted(t.name for t in threading.enumerate() if t is not current)
+    if others:
+        warnings.warn(
+            f"Forking the chains' worker processes from a process that runs other threads "
+            f"({', '.join(others)}): a thread holding a lock at the fork could hang a "
+            "worker. The workers only run the compiled density and nutpie's sampler; if "
+            "sampling hangs, pass cores=1 (chains one after another in this process) or "
+            "nuts_sampler='nutpie' (nutpie's threads).",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _stack_chains(parts: list[xr.Dataset]) -> xr.Dataset:
@@ -227,7 +358,10 @@ def _stack_chains(parts: list[xr.Dataset]) -> xr.Dataset:
 
 
 class _Progress:
-    """One progress bar over all chains' draws, updated from the workers' reports."""
+    """One progress bar over all chains' draws, updated from the workers' reports.
+
+    Refreshed on each report rather than by a timer, so that no thread of its own runs
+    while workers are forked."""
 
     def __init__(self, enabled: bool, chains: int) -> None:
         self.enabled = enabled
@@ -240,7 +374,9 @@ class _Progress:
         if self.enabled:
             from rich.progress import Progress
 
-            self.bar = Progress(*Progress.get_default_columns(), "{task.fields[divergences]}")
+            self.bar = Progress(
+                *Progress.get_default_columns(), "{task.fields[divergences]}", auto_refresh=False
+            )
             self.bar.start()
             self.task = self.bar.add_task("Sampling", total=None, divergences="")
         return self
@@ -258,6 +394,7 @@ class _Progress:
                 completed=sum(self.finished),
                 total=total * len(self.finished),
                 divergences=f"{sum(self.divergences)} divergences",
+                refresh=True,
             )
 
 
@@ -280,8 +417,11 @@ def _run_in_processes(
                     )
                     process.daemon = True
                     with warnings.catch_warnings():
-                        # The children only run the compiled function and start the
-                        # sampler's threads themselves, after the fork.
+                        # Python's own warning counts every OS thread, such as the idle
+                        # pools of BLAS and of nutpie's earlier runs; the Python threads,
+                        # which could hold a lock the workers need, were reported by
+                        # _warn_if_threaded. The children start the sampler's threads
+                        # themselves, after the fork.
                         warnings.filterwarnings("ignore", ".*multi-threaded.*fork", Warning)
                         process.start()
                     writer.close()
