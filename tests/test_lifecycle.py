@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
 import yaml
 
 from clvlab import lifecycle
+from clvlab.datasets import data_path
 from clvlab.errors import DataValidationError
 
 SEED_FILES = {
@@ -26,7 +25,7 @@ def catalog() -> lifecycle.Catalog:
 
 @pytest.fixture
 def raw_catalog() -> dict:
-    text = (resources.files("clvlab") / "data" / lifecycle.CATALOG_FILE).read_text("utf-8")
+    text = data_path(lifecycle.CATALOG_FILE).read_text("utf-8")
     return yaml.safe_load(text)
 
 

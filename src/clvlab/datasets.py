@@ -1,12 +1,12 @@
 """Data sets of the CLV literature, and a simulator of transaction logs.
 
 The files live in the repository's ``data/`` folder (see ``data/README.md`` for sources and
-citations), installed with the package, so the loaders work from any working directory.
+citations); wheels carry a copy inside the package (``clvlab/data/``, copied by
+``setup.py``), so the loaders work from any working directory, installed or in a checkout.
 """
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +14,18 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 
+#: Where the data files are: inside an installed wheel, then in a source checkout.
+DATA_DIRS = (Path(__file__).parent / "data", Path(__file__).parents[2] / "data")
+
 
 def data_path(name: str) -> Path:
-    """Path of a file in clvlab's data folder, resolved from the installed package."""
-    path = Path(str(files("clvlab") / "data" / name))
-    if not path.is_file():
-        raise FileNotFoundError(f"clvlab data file '{name}' not found at {path}")
-    return path
+    """Path of a file in clvlab's data folder: the installed package's copy (a wheel), or
+    the repository's ``data/`` (a source checkout or editable install)."""
+    for folder in DATA_DIRS:
+        if (folder / name).is_file():
+            return folder / name
+    places = " or ".join(str(folder) for folder in DATA_DIRS)
+    raise FileNotFoundError(f"clvlab data file '{name}' not found in {places}")
 
 
 def load_cdnow() -> pd.DataFrame:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import yaml
 
+from clvlab.datasets import data_path
 from clvlab.errors import DataValidationError
 
 Language = Literal["en", "de"]
@@ -317,8 +317,8 @@ def _parse_catalog(raw: Any, path: str) -> Catalog:
 
 @functools.lru_cache(maxsize=1)
 def _default_catalog() -> Catalog:
-    resource = resources.files("clvlab") / "data" / CATALOG_FILE
-    return _parse_catalog(yaml.safe_load(resource.read_text(encoding="utf-8")), CATALOG_FILE)
+    text = data_path(CATALOG_FILE).read_text(encoding="utf-8")
+    return _parse_catalog(yaml.safe_load(text), CATALOG_FILE)
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
