@@ -1,7 +1,8 @@
 # clvlab: two commands set everything up on a fresh machine.
 #   make lab    create .venv on first use, open JupyterLab on notebooks/
 #   make test   create .venv on first use, run the unit tests and every notebook (nbval)
-# Also: make notebooks (re-execute all notebooks in place), make lint, make bench, make clean.
+# Also: make test-fast (unit tests without those marked slow: NUTS, ADVI, builds, servers),
+# make notebooks (re-execute all notebooks in place), make lint, make bench, make clean.
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -25,7 +26,7 @@ FIND_PYTHON = for c in $(PYTHON) python3.12 python3.13 python3.14 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done; exit 1
 
-.PHONY: lab test unit notebooks-test notebooks lint bench env clean help which-python
+.PHONY: lab test test-fast unit notebooks-test notebooks lint bench env clean help which-python
 
 help:
 	@sed -n '1,5p' Makefile
@@ -55,7 +56,10 @@ lab: $(STAMP)
 test: unit notebooks-test
 
 unit: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests src/clvlab $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests src/clvlab -m "not slow" $(PYTEST_ARGS)
 
 notebooks-test: $(STAMP)
 	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks $(PYTEST_ARGS)

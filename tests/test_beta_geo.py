@@ -136,6 +136,7 @@ def test_analytic_gradient_matches_finite_differences():
         np.testing.assert_allclose(gradient(x), _numerical_gradient(objective, x), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_nuts_posterior_means_are_within_one_sd_of_the_mle(mle):
     model = BetaGeo().fit(load_cdnow_summary(), draws=300, tune=300, chains=2, random_seed=1)
     posterior = model.posterior
@@ -148,6 +149,7 @@ def test_nuts_posterior_means_are_within_one_sd_of_the_mle(mle):
     assert expected.shape == (2, 300, 2357)
 
 
+@pytest.mark.slow
 def test_parameter_recovery_with_nuts():
     truth = {"r": 0.5, "alpha": 6.0, "a": 0.7, "b": 2.5}
     ages = np.repeat(np.arange(20, 53), 40).astype(float)  # 1,320 customers, 33 ages

@@ -143,6 +143,7 @@ def test_simulated_counts_follow_the_count_distribution(model_class):
 
 
 @pytest.mark.parametrize("model_class", MODELS)
+@pytest.mark.slow
 def test_count_distribution_sums_to_one_and_has_the_expected_mean(model_class):
     model = model_class.from_params(PARAMS[model_class])
     customers = pd.DataFrame(

@@ -59,6 +59,7 @@ def test_divergences_are_counted(rng):
     ]
 
 
+@pytest.mark.slow
 def test_a_forced_bad_nuts_fit_warns_at_the_fit_call():
     data = load_cdnow_summary().head(400)
     with pytest.warns(ConvergenceWarning) as record:

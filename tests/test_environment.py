@@ -2,6 +2,7 @@
 every package that clvlab, its tests and its notebooks import is among them."""
 
 import ast
+import functools
 import json
 import re
 import sys
@@ -66,6 +67,12 @@ def _imported_modules(sources: list[str]) -> set[str]:
     return names - set(sys.stdlib_module_names) - {"clvlab"}
 
 
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    """Installed distributions by the top-level module they provide."""
+    return packages_distributions()
+
+
 @pytest.mark.parametrize(
     ("folder", "extras"), [("src", []), ("tests", ["test"]), ("notebooks", ["lab"])]
 )
@@ -73,7 +80,7 @@ def test_every_imported_package_is_declared(folder, extras):
     declared = {_name(r) for r in PROJECT["dependencies"]}
     for extra in extras:
         declared |= {_name(r) for r in PROJECT["optional-dependencies"][extra]}
-    distributions = packages_distributions()
+    distributions = _distributions()
     missing = {}
     for module in sorted(_imported_modules(_sources(folder))):
         names = {_name(d) for d in distributions.get(module, [module])}

@@ -41,6 +41,7 @@ def test_simulate_funnel_is_seeded_and_consistent(simulated):
     assert not counts.equals(other)
 
 
+@pytest.mark.slow
 def test_posterior_94_percent_intervals_cover_the_true_rates(fitted, simulated):
     _, truth = simulated
     summary = fitted.summary(hdi_prob=0.94)
@@ -64,6 +65,7 @@ def test_posterior_94_percent_intervals_cover_the_true_rates(fitted, simulated):
     assert int(fitted.idata["sample_stats"]["diverging"].sum()) == 0
 
 
+@pytest.mark.slow
 def test_posterior_shapes_and_observed_rates(fitted, simulated):
     counts, _ = simulated
     rates = fitted.conversion_rates()
@@ -125,6 +127,7 @@ def test_missing_stage_and_duplicate_groups():
         simulate_funnel(mean_rates=(0.3, 0.4))
 
 
+@pytest.mark.slow
 def test_plot_conversion_rates_draws_every_interval(fitted, simulated):
     import matplotlib
 

@@ -68,6 +68,7 @@ def test_analytic_gradient_matches_finite_differences():
     np.testing.assert_allclose(gradient(x), _numerical_gradient(objective, x), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_parameter_recovery_with_nuts():
     truth = {"r": 0.5, "alpha": 6.0, "a": 0.7, "b": 2.5}
     ages = np.repeat(np.arange(20, 53), 40).astype(float)

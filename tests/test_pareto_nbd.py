@@ -136,6 +136,7 @@ def pymc_density(cdnow_rfm):
     return (lambda v: logp(point(v))), (lambda v: dlogp(point(v)))
 
 
+@pytest.mark.slow
 def test_pymc_gradient_is_finite_around_the_posterior(pymc_density):
     _, dlogp = pymc_density
     rng = np.random.default_rng(2005)
@@ -144,6 +145,7 @@ def test_pymc_gradient_is_finite_around_the_posterior(pymc_density):
     assert not bad, f"{len(bad)} of {len(points)} non-finite, e.g. at {np.exp(bad[0])}"
 
 
+@pytest.mark.slow
 def test_pymc_gradient_matches_finite_differences(pymc_density):
     logp, dlogp = pymc_density
     rng = np.random.default_rng(1987)

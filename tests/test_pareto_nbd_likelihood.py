@@ -198,6 +198,7 @@ def test_reference_settles_where_low_precision_hyp2f1_is_wrong():
 # ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_realistic_grid_within_1e_8(realistic):
     points, ll, lpa = realistic
     got = pnl.log_likelihood(*points.T)
@@ -207,6 +208,7 @@ def test_realistic_grid_within_1e_8(realistic):
     assert np.max(np.abs(got_pa - lpa)) < 1e-8
 
 
+@pytest.mark.slow
 def test_extreme_grid_within_1e_4_and_finite(extreme):
     points, ll, lpa = extreme
     got = pnl.log_likelihood(*points.T)
@@ -324,6 +326,7 @@ def compiled():
     return pytensor.function(inputs, [ll, lpa, *grads], mode=mode)
 
 
+@pytest.mark.slow
 def test_pytensor_matches_numpy(compiled, realistic, extreme):
     for points in (realistic[0], extreme[0]):
         ll, lpa, *_ = compiled(*points.T)
@@ -333,12 +336,14 @@ def test_pytensor_matches_numpy(compiled, realistic, extreme):
         )
 
 
+@pytest.mark.slow
 def test_pytensor_gradient_finite_on_extreme_grid(compiled, extreme):
     points = extreme[0]
     _, _, *grads = compiled(*points.T)
     assert all(np.all(np.isfinite(g)) for g in grads)
 
 
+@pytest.mark.slow
 def test_pytensor_gradient_matches_finite_differences(compiled, realistic):
     points = realistic[0][::37]
     _, _, *grads = compiled(*points.T)
@@ -351,6 +356,7 @@ def test_pytensor_gradient_matches_finite_differences(compiled, realistic):
         np.testing.assert_allclose(grads[k], fd, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_pytensor_gradient_matches_high_precision_derivative(compiled):
     points = np.array(
         [
@@ -396,6 +402,7 @@ def compiled_pregrad():
     return pytensor.function(inputs, [ll, *grads], mode=mode)
 
 
+@pytest.mark.slow
 def test_pytensor_gradient_unchanged_by_pymc_pregrad_rewrites(
     compiled, compiled_pregrad, realistic, extreme
 ):
@@ -412,6 +419,7 @@ def test_pytensor_gradient_unchanged_by_pymc_pregrad_rewrites(
 
 
 @pytest.mark.parametrize("pregrad", [False, True], ids=["plain", "pregrad-rewritten"])
+@pytest.mark.slow
 def test_pytensor_jacobian_matches_gradient(compiled, realistic, pregrad):
     """``pytensor.gradient.jacobian`` of the per-customer values w.r.t. shared (scalar)
     parameters gives each customer's gradient, as ``grad`` does. (Vectorised jacobian only:

@@ -155,7 +155,7 @@ def cdnow_snapshots(cdnow_log):
 
 
 def test_cdnow_phases_at_end_of_1997_cover_every_customer_once(cdnow_log):
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="only 364 days of history"):
         table = phases.assign_phases(cdnow_log, "1997-12-31")
     assert len(table) == 2357
     assert table["customer_id"].is_unique

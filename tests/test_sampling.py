@@ -33,6 +33,7 @@ def small():
     return load_cdnow_summary().head(300)
 
 
+@pytest.mark.slow
 def test_density_gradient_and_expansion_match_pymc(small):
     # Uniform prior: an interval transform, not only logs, must be undone by `expand`.
     model = BetaGeo(priors={"a": {"dist": "Uniform", "lower": 0.0, "upper": 5.0}})
@@ -52,6 +53,7 @@ def test_density_gradient_and_expansion_match_pymc(small):
     assert expanded["a"] == pytest.approx(5.0 / (1.0 + np.exp(-0.3)), rel=1e-14)
 
 
+@pytest.mark.slow
 def test_initial_points_are_jittered_and_reproducible(small):
     density = compile_density(BetaGeo().build_model(small))
     first, again, other = (density.initial_point(seed) for seed in (1, 1, 2))

@@ -175,6 +175,7 @@ amounts = st.one_of(st.none(), st.just("n/a"), st.floats(allow_nan=True), st.int
     st.lists(st.tuples(cells, dates, amounts), min_size=1, max_size=30),
     st.sampled_from(["drop", "keep"]),
 )
+@pytest.mark.slow
 def test_report_always_reconciles(rows, duplicate_policy):
     df = pd.DataFrame(rows, columns=["Kunde", "Datum", "Umsatz"])
     try:
