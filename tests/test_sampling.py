@@ -175,11 +175,14 @@ def test_forking_a_process_that_runs_threads_says_so(compiled_bg, in_process):
     thread = threading.Thread(target=stop.wait, name="kernel-heartbeat", daemon=True)
     thread.start()
     try:
-        with pytest.warns(RuntimeWarning, match=r"other threads \(kernel-heartbeat\).*cores=1"):
+        with pytest.warns(
+            RuntimeWarning, match=r"other threads \(kernel-heartbeat\).*cores=1"
+        ) as w:
             forked = sample_chains(compiled_bg, cores=2, **SHORT)
     finally:
         stop.set()
         thread.join()
+    assert [record.filename for record in w] == [__file__]  # points at the caller
     for ours, theirs in zip(in_process, forked, strict=True):
         xr.testing.assert_equal(ours, theirs)
 

@@ -328,15 +328,16 @@ def sample_chains(
         )
 
     if parallel:
-        _warn_if_threaded(stacklevel=3)
+        _warn_if_threaded()
         results = _run_in_processes(run_chain, chains, cores, _Progress(progressbar, chains))
     else:
         results = [run_chain(chain, None) for chain in range(chains)]
     return tuple(_stack_chains([result[i] for result in results]) for i in range(2))
 
 
-def _warn_if_threaded(stacklevel: int) -> None:
-    """Say so when this process, about to fork, runs other Python threads."""
+def _warn_if_threaded() -> None:
+    """Say so (at the caller of :func:`sample_chains`) when this process, about to fork,
+    runs other Python threads."""
     current = threading.current_thread()
     others = sorted(t.name for t in threading.enumerate() if t is not current)
     if others:
@@ -347,7 +348,7 @@ def _warn_if_threaded(stacklevel: int) -> None:
             "sampling hangs, pass cores=1 (chains one after another in this process) or "
             "nuts_sampler='nutpie' (nutpie's threads).",
             RuntimeWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=3,
         )
 
 
