@@ -199,3 +199,191 @@ def test_integer_ids_read_as_floats_become_their_digits():
     assert log["customer_id"].tolist() == ["17", "4"]
     assert report.removed["missing_customer"] == 1
     assert "ids above 2**53 cannot be told apart" in str(report)
+
+
+def write(path, text, encoding="utf-8"):
+    """Write ``text`` to ``path``, compressed as its suffix says."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    data = text.encode(encoding)
+    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(path.stem, data)
+    else:
+        with openers.get(path.suffix, open)(path, "wb") as handle:
+            handle.write(data)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip"])
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_read_sniffs_the_separator_after_decompressing(tmp_path, suffix, sep):
+    # Regression: the separator was sniffed from the compressed bytes of .bz2/.xz/.zip.
+    text = sep.join(["Kunde", "Datum", "Umsatz"]) + "\n" + sep.join(["007", "2024-01-01", "5"])
+    back = transactions.read(write(tmp_path / f"log{suffix}", text + "\n"))
+    assert list(back.columns) == ["Kunde", "Datum", "Umsatz"]
+    assert back["Kunde"].tolist() == ["007"]
+    assert back.attrs["source"]["separator"] == repr(sep)
+
+
+def test_read_detects_windows_1252_and_says_so(tmp_path):
+    path = write(tmp_path / "log.csv", "Kunde;Datum;Umsatz\nMüller;01.03.2024;5 €\n", "cp1252")
+    back = transactions.read(path)
+    assert back["Kunde"].tolist() == ["Müller"]
+    assert back.attrs["source"]["encoding"].startswith("cp1252 (not UTF-8: byte b'\\xfc' on line 2")
+    _, report = check(back)
+    assert "encoding cp1252 (not UTF-8" in str(report)
+    assert transactions.read(path, encoding="latin-1")["Kunde"].tolist() == ["Müller"]
+    with pytest.raises(ClvlabError, match=r"as utf-8: byte b'\\xfc' on line 2 is not valid"):
+        transactions.read(path, encoding="utf-8")
+
+
+def test_read_refuses_a_first_data_line_with_an_extra_field(tmp_path):
+    # Regression: pandas silently made the first column the index.
+    path = write(tmp_path / "log.csv", "Kunde,Datum,Umsatz\n1,2024-01-01,5,x\n2,2024-01-02,6\n")
+    with pytest.raises(ClvlabError, match="line 2 has 4 fields but the header .line 1. has 3"):
+        transactions.read(path)
+
+
+def test_messages_give_the_line_of_the_file(tmp_path):
+    text = "Kunde;Datum;Umsatz\na;2024-01-01;5\n\nb;kein Datum;6\n"
+    back = transactions.read(write(tmp_path / "log.csv", text))
+    assert list(back.index) == [2, 4]
+    assert "blank lines skipped" in back.attrs["source"]
+    with pytest.raises(DataValidationError, match=r"\(lines 4\)"):
+        check(back, policy={"bad_date": "raise"})
+    _, report = check(back)
+    assert "(e.g. lines 4)" in str(report)
+
+
+def test_ids_are_text_as_written_in_every_format(tmp_path):
+    # Regression: 00123 and 123 merged; a blank id turned the column into floats, so ids
+    # above 2**53 merged; 123.0 and 123 merged or not depending on other rows.
+    ids = ["00123", "123", "123.0", "", "9007199254740993", "9007199254740992", " 42 "]
+    df = pd.DataFrame(
+        {"Kunde": ids, "Datum": ["2024-01-01"] * len(ids), "Umsatz": ["1"] * len(ids)}
+    )
+    expected = sorted(["00123", "123", "123.0", "9007199254740993", "9007199254740992", "42"])
+    df.to_csv(tmp_path / "log.csv", index=False)
+    df.to_excel(tmp_path / "log.xlsx", index=False)
+    df.to_parquet(tmp_path / "log.parquet")
+    for name in ("log.csv", "log.xlsx", "log.parquet"):
+        log, report = check(transactions.read(tmp_path / name))
+        assert log["customer_id"].tolist() == expected, name
+        assert report.customers_in == 6 and report.removed["missing_customer"] == 1, name
+
+
+def test_integer_ids_in_a_frame_become_their_digits():
+    log, _ = check(raw(Kunde=[10, 2, 2**60 + 1]))
+    assert log["customer_id"].tolist() == ["10", "1152921504606846977", "2"]
+
+
+def test_duplicates_are_compared_on_parsed_values():
+    # Regression: rows that differed only in how the date was written were not duplicates.
+    df = raw(Kunde=["a", "a", "b"], Datum=["2024-01-01", "01.01.2024", "2024-01-01"])
+    df["Umsatz"] = ["5,00", "5", "5"]
+    log, report = check(df, policy={"duplicate": "drop"})
+    assert report.removed["duplicate"] == 1 and len(log) == 2
+    different = raw(Kunde=["a", "a", "b"], Datum=["2024-01-01"] * 3, Artikel=["x", "y", "x"])
+    assert check(different, policy={"duplicate": "drop"})[1].removed["duplicate"] == 0
+
+
+def test_report_accounts_for_every_customer():
+    df = pd.DataFrame(
+        {
+            "Kunde": ["a", "a", "b", "c", "c", "d", "e", None],
+            "Datum": [
+                "2024-01-01",
+                "x",
+                "x",
+                "2024-01-02",
+                "2024-01-03",
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-01",
+            ],
+            "Umsatz": ["5", "5", "5", "zwei", "-1", "0", "0,00", "5"],
+        }
+    )
+    log, report = check(df)
+    assert report.customers_in == 5 and report.customers_kept == 3
+    assert report.customers_lost == {
+        "missing_customer": 0,
+        "bad_date": 1,  # b
+        "bad_amount": 0,
+        "duplicate": 0,
+        "negative_amount": 1,  # c: one bad amount, then its only purchase was a return
+    }
+    assert report.lost_examples == ["b", "c"] and report.reconciles
+    assert report.zero_amount_customers == 2 and report.zero_amount_examples == ["d", "e"]
+    text = str(report)
+    assert "customers: 5 ids in the file, 3 kept, 2 lost entirely (e.g. 'b', 'c')" in text
+    assert "2 customers kept whose orders all have amount 0 (e.g. 'd', 'e')" in text
+    table = report.to_frame()
+    customers = table.loc["customers", "count"]
+    assert customers["total"] == 5 and customers["kept"] == 3
+    assert customers.drop(["total", "zero_amount"]).sum() == 5
+    assert table.loc[("customers", "zero_amount"), "flagged"] == 2
+    assert table.loc[("rows", "total"), "count"] == 8
+
+
+def test_returns_drop_or_net_and_the_revenue_effect():
+    df = pd.DataFrame(
+        {
+            "Kunde": ["a", "a", "a", "a", "b", "c", "c"],
+            "Datum": [
+                "2024-01-01",
+                "2024-01-05",
+                "2024-01-06",
+                "2024-01-10",
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-02",
+            ],
+            "Umsatz": [10.0, 4.0, -6.0, 3.0, -2.0, 5.0, -5.0],
+        }
+    )
+    log, report = check(df)
+    assert report.returns == "drop" and log["amount"].sum() == 22
+    assert (report.gross_revenue, report.returned, report.net_revenue) == (22, 13, 11)
+    assert "returns were dropped: the clean log holds the gross revenue" in str(report)
+
+    log, report = check(df, returns="net")
+    amounts = log.set_index(["customer_id", "date"])["amount"]
+    # a: the return of 6 on Jan 6 takes 4 from Jan 5, then 2 from Jan 1; Jan 10 is later.
+    assert amounts.loc["a"].tolist() == [8.0, 0.0, 3.0]
+    assert amounts.loc["c"].tolist() == [0.0]  # fully returned, never below zero
+    assert report.unmatched_returns == 2  # b returned without a purchase
+    assert report.removed["negative_amount"] == 3 and report.fully_returned == 2
+    assert report.net_revenue == log["amount"].sum() == 11
+    assert report.customers_lost["negative_amount"] == 1  # b
+    assert "netted against the same customer's purchases" in str(report)
+    assert report.to_frame().loc[("revenue", "net"), "amount"] == 11
+
+
+def test_mixed_dates_and_amount_conventions_are_reported():
+    df = raw(Datum=["2024-01-01", "02.01.2024", "45294"], Umsatz=["1.000 €", "2 €", "3,50 €"])
+    log, report = check(df)
+    assert log["date"].tolist() == list(pd.date_range("2024-01-01", periods=3))
+    assert log["amount"].tolist() == [1000.0, 2.0, 3.5]
+    text = str(report)
+    assert "dates: 1 rows %Y-%m-%d (ISO 8601); 1 rows Excel serial number; 1 rows %d.%m.%Y" in text
+    assert "amounts: 1 rows whole numbers; 2 rows decimal comma, thousands separator '.'" in text
+    assert report.to_frame().loc[("dates", "%d.%m.%Y"), "count"] == 1
+
+
+def test_contradicting_amounts_are_refused_with_the_column_named():
+    with pytest.raises(DataValidationError, match="column 'Umsatz': amounts such as '19.90'"):
+        check(raw(Umsatz=["1,5", "19.90", "3"]))
+    log, report = check(raw(Umsatz=["1,5", "19.90", "3"]), decimal=",")
+    assert log["amount"].tolist() == [1.5, 3.0] and report.removed["bad_amount"] == 1
+
+
+def test_overflowing_amounts_are_rejected():
+    # Regression: 1e308 made monetary_value inf.
+    log, report = check(raw(Umsatz=["1e308", "1e308", "3"]))
+    assert report.removed["bad_amount"] == 2 and np.isfinite(log["amount"]).all()

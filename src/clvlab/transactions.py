@@ -128,7 +128,8 @@ class ValidationReport:
         What was done with returns.
     gross_revenue, returned, net_revenue, unmatched_returns : float or None
         Revenue of the kept purchases before returns, value of the returns (positive),
-        revenue after netting (``gross_revenue - returned + unmatched_returns``), and the
+        revenue after netting (``gross_revenue - returned + unmatched_returns``; the clean
+        log's total under ``returns="net"``, what it would be under ``"drop"``), and the
         part of the returns with no purchase of the customer on or before it to net against.
         None without an amount column.
     fully_returned : int
@@ -541,15 +542,14 @@ def validate(
         kept = step.keep & ~negative
         report.gross_revenue = float(clean["amount"][kept].sum())
         report.returned = abs(float(clean["amount"][negative].sum()))
+        netted, report.unmatched_returns = _net_returns(
+            codes, clean["date"].to_numpy(), clean["amount"].to_numpy(), negative, kept
+        )
         if returns == "net":
-            netted, report.unmatched_returns = _net_returns(
-                codes, clean["date"].to_numpy(), clean["amount"].to_numpy(), negative, kept
-            )
             report.fully_returned = int((kept & (netted == 0) & (clean["amount"] > 0)).sum())
             clean["amount"] = netted
             step.apply("negative_amount", negative, amount, action="drop")
         else:
-            report.unmatched_returns = report.returned
             step.apply("negative_amount", negative, amount)
         report.net_revenue = report.gross_revenue - report.returned + report.unmatched_returns
 
@@ -655,16 +655,14 @@ def _net_returns(
     """
     netted = amounts.astype(np.float64).copy()
     unmatched = 0.0
-    rows = np.flatnonzero(is_return | is_purchase)
+    with_returns = np.isin(codes, codes[is_return])
+    rows = np.flatnonzero((is_return | is_purchase) & with_returns)
     # Per customer by date; on the same day purchases come before returns.
     rows = rows[np.lexsort((is_return[rows], dates[rows], codes[rows]))]
-    customers_with_returns = set(codes[is_return].tolist())
     stack: list[int] = []
     current = -1
     for row in rows:
         code = codes[row]
-        if code not in customers_with_returns:
-            continue
         if code != current:
             current, stack = code, []
         if not is_return[row]:
