@@ -142,7 +142,10 @@ def test_amounts(texts, expected):
 
 def test_amount_convention_is_reported():
     parsed = parse_amounts(pd.Series(["19,90 €", "5", "1.234,50"]))
-    assert parsed.formats == {"whole numbers": 1, "decimal comma, thousands separator '.'": 2}
+    assert parsed.formats == {
+        "plain numbers (no separator)": 1,
+        "decimal comma, thousands separator '.'": 2,
+    }
 
 
 def test_contradicting_decimal_separators_are_refused():

@@ -372,7 +372,10 @@ def test_mixed_dates_and_amount_conventions_are_reported():
     assert log["amount"].tolist() == [1000.0, 2.0, 3.5]
     text = str(report)
     assert "dates: 1 rows %Y-%m-%d (ISO 8601); 1 rows Excel serial number; 1 rows %d.%m.%Y" in text
-    assert "amounts: 1 rows whole numbers; 2 rows decimal comma, thousands separator '.'" in text
+    assert (
+        "amounts: 1 rows plain numbers (no separator); "
+        "2 rows decimal comma, thousands separator '.'" in text
+    )
     assert report.to_frame().loc[("dates", "%d.%m.%Y"), "count"] == 1
 
 
@@ -387,3 +390,28 @@ def test_overflowing_amounts_are_rejected():
     # Regression: 1e308 made monetary_value inf.
     log, report = check(raw(Umsatz=["1e308", "1e308", "3"]))
     assert report.removed["bad_amount"] == 2 and np.isfinite(log["amount"]).all()
+
+
+def test_excel_number_cells_stay_numbers_and_text_cells_text(tmp_path):
+    # Regression: Excel text cells such as "00123" were converted to numbers; number cells
+    # must not go through text either, where 1.125 would read as 1,125.
+    df = pd.DataFrame(
+        {
+            "Kunde": ["00123", "123"],
+            "Datum": [pd.Timestamp("2024-01-01"), 45293],
+            "Umsatz": [1.125, 2],
+        }
+    )
+    df.to_excel(tmp_path / "log.xlsx", index=False)
+    log, report = check(transactions.read(tmp_path / "log.xlsx"))
+    assert log["customer_id"].tolist() == ["00123", "123"]
+    assert log["amount"].tolist() == [1.125, 2.0]
+    assert log["date"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")]
+    assert report.amount_formats == {"numbers": 2}
+
+
+def test_whole_euro_thousands_are_read_as_such_and_noted():
+    # Regression: "1.000 €" was read as 1.0.
+    log, report = check(raw(Umsatz=["1.000 €", "250 €", "12.500 €"]))
+    assert log["amount"].tolist() == [1000.0, 250.0, 12500.0]
+    assert "'1.000' were read with '.' as thousands separator" in str(report)

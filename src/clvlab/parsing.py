@@ -341,32 +341,51 @@ def parse_amounts(values: pd.Series, column: str = "amount", decimal: str | None
         raise DataValidationError(f"decimal must be '.' or ',', not {decimal!r}")
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype("float64")
-        formats = {"numbers": int(numbers.notna().sum())}
+        return Parsed(_plausible(numbers), {"numbers": int(numbers.notna().sum())})
+    # Cells that hold numbers (Excel number cells, Python floats) are numbers, not text.
+    is_number = np.zeros(len(values), dtype=bool)
+    if values.dtype == object:
+        is_number = values.map(_is_number).to_numpy(dtype=bool)
+    formats = {"numbers": int(is_number.sum())} if is_number.any() else {}
+    text = _as_text(values.where(~is_number, None))
+    text = text.str.replace(_SPACES, "", regex=True)
+    text = text.str.replace(f"^{_MONEY}|{_MONEY}$", "", regex=True)
+    plain = text.str.fullmatch(_PLAIN).fillna(False).to_numpy(bool)
+    point = text.str.fullmatch(_POINT).fillna(False).to_numpy(bool) & ~plain
+    comma = text.str.fullmatch(_COMMA).fillna(False).to_numpy(bool) & ~plain
+    notes = ()
+    if decimal is None:
+        decimal, notes = _decimal(text, point, comma, column)
+    readable = plain | (point if decimal == "." else comma)
+    numeric = text.where(readable)
+    if decimal == ".":
+        numeric = numeric.str.replace(",", "", regex=False)
     else:
-        text = _as_text(values)
-        text = text.str.replace(_SPACES, "", regex=True)
-        text = text.str.replace(f"^{_MONEY}|{_MONEY}$", "", regex=True)
-        plain = text.str.fullmatch(_PLAIN).fillna(False).to_numpy(bool)
-        point = text.str.fullmatch(_POINT).fillna(False).to_numpy(bool) & ~plain
-        comma = text.str.fullmatch(_COMMA).fillna(False).to_numpy(bool) & ~plain
-        decimal = decimal or _decimal(text, point, comma, column)
-        readable = plain | (point if decimal == "." else comma)
-        numeric = text.where(readable)
-        if decimal == ".":
-            numeric = numeric.str.replace(",", "", regex=False)
-        else:
-            numeric = numeric.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        numbers = pd.to_numeric(numeric, errors="coerce").astype("float64")
-        separated = int((readable & ~plain).sum())
-        formats = {"whole numbers": int(plain.sum())} if plain.any() else {}
-        if separated:
-            formats[CONVENTIONS[decimal]] = separated
-    plausible = np.isfinite(numbers) & (numbers.abs() <= MAX_AMOUNT)
-    return Parsed(numbers.where(plausible), formats)
+        numeric = numeric.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(numeric, errors="coerce").astype("float64")
+    if is_number.any():
+        numbers[is_number] = values[is_number].astype("float64")
+    if plain.any():
+        formats["plain numbers (no separator)"] = int(plain.sum())
+    if (readable & ~plain).any():
+        formats[CONVENTIONS[decimal]] = int((readable & ~plain).sum())
+    return Parsed(_plausible(numbers), formats, notes)
 
 
-def _decimal(text: pd.Series, point: np.ndarray, comma: np.ndarray, column: str) -> str:
-    """The column's decimal separator, from the rows that can be read only one way."""
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
+def _plausible(numbers: pd.Series) -> pd.Series:
+    """Numbers that are finite and at most :data:`MAX_AMOUNT` in size; NaN otherwise."""
+    return numbers.where(np.isfinite(numbers) & (numbers.abs() <= MAX_AMOUNT))
+
+
+def _decimal(
+    text: pd.Series, point: np.ndarray, comma: np.ndarray, column: str
+) -> tuple[str, tuple[str, ...]]:
+    """The column's decimal separator, from the rows that can be read only one way, and a
+    note when no row shows it."""
     only_point, only_comma = point & ~comma, comma & ~point
     if only_point.any() and only_comma.any():
         raise DataValidationError(
@@ -377,9 +396,9 @@ def _decimal(text: pd.Series, point: np.ndarray, comma: np.ndarray, column: str)
             "(command line: --decimal) to read the column one way and drop the other rows"
         )
     if only_point.any():
-        return "."
+        return ".", ()
     if only_comma.any():
-        return ","
+        return ",", ()
     both = point & comma  # "1.000" or "1,000": three digits after one separator
     has_dot = both & text.str.contains(".", regex=False).fillna(False).to_numpy(bool)
     if has_dot.any() and (both & ~has_dot).any():
@@ -389,4 +408,12 @@ def _decimal(text: pd.Series, point: np.ndarray, comma: np.ndarray, column: str)
             f"({where(text.index, both & ~has_dot)}) use different separators and no row "
             "shows which is the decimal one; pass decimal='.' or decimal=','"
         )
-    return "," if has_dot.any() else "."
+    if not both.any():
+        return ".", ()
+    example = text[both].iloc[0]
+    note = (
+        f"no amount shows the decimal separator; {int(both.sum()):,} amounts such as "
+        f"{example!r} were read with '{example[-4]}' as thousands separator (money is not "
+        "written to three decimals); pass decimal=... if that is wrong",
+    )
+    return ("," if has_dot.any() else "."), note

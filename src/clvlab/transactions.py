@@ -310,9 +310,10 @@ def read(
     Delimited text (``.csv``, ``.txt``, ``.tsv``, ``.dat``) may be compressed (``.gz``,
     ``.bz2``, ``.xz``, ``.zip``); its separator (``,``, ``;``, tab, ``|``) is detected from
     the first lines after decompression, and its encoding is UTF-8 (with or without BOM)
-    or, when the bytes are not valid UTF-8, Windows-1252 (German Excel exports). Text and
-    Excel cells are read as text, so ``00123`` stays ``00123``: :func:`validate` parses
-    dates and amounts. Parquet keeps its column types.
+    or, when the bytes are not valid UTF-8, Windows-1252 (German Excel exports). Delimited
+    text is read as text, so ``00123`` stays ``00123``: :func:`validate` parses dates and
+    amounts. Excel cells keep their own type (text cells stay text, number cells numbers)
+    and Parquet its column types.
 
     The index holds the line numbers of the file (header = line 1, named ``"line"``) for
     text and Excel, or row numbers from 1 (``"row"``) for Parquet, so that messages point
@@ -352,7 +353,7 @@ def read(
             frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
             source = {"file": str(path), "format": "Parquet"}
         elif kind in {".xlsx", ".xlsm", ".xls"}:
-            frame = pd.read_excel(path, **{"dtype": str} | kwargs)
+            frame = pd.read_excel(path, **{"dtype": object} | kwargs)
             frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
             source = {"file": str(path), "format": "Excel"}
         elif kind in {".csv", ".txt", ".tsv", ".dat", ""}:
@@ -527,6 +528,7 @@ def validate(
     if amount:
         values = parse_amounts(df[amount], column=amount, decimal=decimal)
         report.amount_formats = values.formats
+        report.notes.extend(values.notes)
         step.apply("bad_amount", values.values.isna().to_numpy(), amount)
         columns["amount"] = values.values.array
     clean = pd.DataFrame(columns, index=df.index)
