@@ -37,11 +37,13 @@ MAX_AMOUNT = 1e12
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 """Day 0 of Excel's serial dates (1900 date system, after Excel's leap-year bug)."""
 
-_CLOCK = r"(?: \d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+# Patterns spell digits [0-9] and spaces as characters: pandas then runs them in pyarrow's
+# RE2 engine, while \d and \s fall back to Python's re, row by row.
+_CLOCK = r"(?: [0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 _CLOCKS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f")
-_ZONE = r"\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
-_SECONDS = r"\d:\d\d(?::\d\d(?:\.\d+)?)?"
-_ABOVE_12 = r"(?:1[3-9]|[2-9]\d)"
+_ZONE = r" *(?:Z|UTC|GMT|[+-][0-9][0-9](?::?[0-9][0-9])?)$"
+_SECONDS = r"[0-9]:[0-9][0-9](?::[0-9][0-9](?:\.[0-9]+)?)?"
+_ABOVE_12 = r"(?:1[3-9]|[2-9][0-9])"
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,17 @@ class DateForm:
 DATE_FORMS: tuple[DateForm, ...] = (
     DateForm(
         "ISO8601",
-        r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-        r"\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)?)?",
+        r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+        r" *(?:Z|UTC|GMT|[+-][0-9][0-9](?::?[0-9][0-9])?)?)?",
     ),
-    DateForm("%Y/%m/%d", r"\d{4}/\d{1,2}/\d{1,2}" + _CLOCK),
-    DateForm("%Y%m%d", r"\d{8}"),
-    DateForm("Excel serial number", r"\d{5}(?:\.\d+)?"),
-    DateForm("%d.%m.%Y", r"\d{1,2}\.\d{1,2}\.\d{4}" + _CLOCK, None, True),
-    DateForm("%d.%m.%y", r"\d{1,2}\.\d{1,2}\.\d{2}" + _CLOCK, None, True),
-    DateForm("%d/%m/%Y", r"\d{1,2}/\d{1,2}/\d{4}" + _CLOCK, None),
-    DateForm("%d/%m/%y", r"\d{1,2}/\d{1,2}/\d{2}" + _CLOCK, None),
-    DateForm("%d-%m-%Y", r"\d{1,2}-\d{1,2}-\d{4}" + _CLOCK, None),
+    DateForm("%Y/%m/%d", r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}" + _CLOCK),
+    DateForm("%Y%m%d", r"[0-9]{8}"),
+    DateForm("Excel serial number", r"[0-9]{5}(?:\.[0-9]+)?"),
+    DateForm("%d.%m.%Y", r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}" + _CLOCK, None, True),
+    DateForm("%d.%m.%y", r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2}" + _CLOCK, None, True),
+    DateForm("%d/%m/%Y", r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" + _CLOCK, None),
+    DateForm("%d/%m/%y", r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}" + _CLOCK, None),
+    DateForm("%d-%m-%Y", r"[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}" + _CLOCK, None),
 )
 """Written forms of dates recognised without ``date_format``, in the order they are tried.
 
@@ -211,12 +213,12 @@ def _read_form(text: pd.Series, name: str) -> pd.Series:
     fields = re.split(r"[./-]", name)
     if len(fields) == 3 and "%Y" in fields:
         groups = {field: f"\\{i + 1}" for i, field in enumerate(fields)}
-        pattern = "^" + re.escape(name[2]).join([r"(\d+)"] * 3)
+        pattern = "^" + re.escape(name[2]).join([r"([0-9]+)"] * 3)
         iso = text.str.replace(pattern, f"{groups['%Y']}-{groups['%m']}-{groups['%d']}", regex=True)
         return pd.to_datetime(iso, format="ISO8601", errors="coerce")
     read = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     colons = text.str.count(":").to_numpy()
-    colons = colons + text.str.contains(r":\d\d\.", regex=True).to_numpy(dtype=bool)
+    colons = colons + text.str.contains(r":[0-9][0-9]\.", regex=True).to_numpy(dtype=bool)
     for count, clock in enumerate(_CLOCKS):
         rows = colons == count
         if rows.any():
@@ -271,7 +273,7 @@ def _day_first(text: pd.Series, hit: np.ndarray, form: DateForm, column: str) ->
     first_day = hit.copy()
     first_day[hit] = part.str.match(_ABOVE_12 + sep).to_numpy(dtype=bool)
     second_day = hit.copy()
-    second_day[hit] = part.str.match(r"\d{1,2}" + sep + _ABOVE_12 + sep).to_numpy(dtype=bool)
+    second_day[hit] = part.str.match(r"[0-9]{1,2}" + sep + _ABOVE_12 + sep).to_numpy(dtype=bool)
     day_first, month_first = form.name, _month_first(form.name)
     fix = (
         f"pass date_format={day_first!r} or date_format={month_first!r} "
@@ -298,12 +300,12 @@ def _month_first(name: str) -> str:
 
 
 _MONEY = r"(?:[A-Z]{3}|kr\.?|Kr\.?|SFr\.?|Fr\.?|[$€£¥₹¤])"
-_SPACES = r"[\s\u00a0\u202f'’]"
-_POINT = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)"
+_SPACES = "[ \t\u00a0\u202f'’]"  # the characters themselves: RE2 runs them
+_POINT = r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]*\.?[0-9]+)"
 """A number with a decimal point and optional thousands commas."""
-_COMMA = r"[-+]?(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d*,?\d+)"
+_COMMA = r"[-+]?(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]*,?[0-9]+)"
 """A number with a decimal comma and optional thousands points."""
-_PLAIN = r"[-+]?\d+(?:[eE][-+]?\d+)?|[-+]?\d*\.\d+[eE][-+]?\d+"
+_PLAIN = r"[-+]?[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]*\.[0-9]+[eE][-+]?[0-9]+"
 """A whole number, or a number in scientific notation, read the same way by both."""
 
 CONVENTIONS: dict[str, str] = {
@@ -362,7 +364,7 @@ def parse_amounts(values: pd.Series, column: str = "amount", decimal: str | None
         numeric = numeric.str.replace(",", "", regex=False)
     else:
         numeric = numeric.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(numeric, errors="coerce").astype("float64")
+    numbers = numeric.astype("float64")  # every row left is a valid number or missing
     if is_number.any():
         numbers[is_number] = values[is_number].astype("float64")
     if plain.any():

@@ -393,8 +393,7 @@ def _read_text(
         except csv.Error:
             sep = "\t" if kind == ".tsv" else ","
     _check_first_line(path, head, sep or kwargs.get("delimiter", ","))
-    options = {"dtype": str, "skip_blank_lines": False, "index_col": False} | kwargs
-    frame = pd.read_csv(io.StringIO(text), sep=sep, **options)
+    frame = _parse_text(text, sep, kwargs)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     blank = frame.isna().all(axis=1)
     frame = frame.loc[~blank]
@@ -404,6 +403,21 @@ def _read_text(
     if blank.any():
         source["blank lines skipped"] = f"{int(blank.sum()):,} ({where(blank.index, blank)})"
     return frame, source
+
+
+def _parse_text(text: str, sep: str | None, kwargs: dict) -> pd.DataFrame:
+    """Parse delimited text, every column as text, one row per line after the header.
+
+    pyarrow's parser is about seven times faster but skips blank lines, which would shift
+    the line numbers, and names no line in its errors; pandas' own parser does the rest.
+    """
+    if not kwargs and "\n\n" not in text and "\n\r\n" not in text:
+        try:
+            return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, engine="pyarrow")
+        except (ValueError, pd.errors.ParserError):
+            pass  # read again below for a message with the line number
+    options = {"dtype": str, "skip_blank_lines": False, "index_col": False} | kwargs
+    return pd.read_csv(io.StringIO(text), sep=sep, **options)
 
 
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str, str]:
@@ -533,8 +547,9 @@ def validate(
         columns["amount"] = values.values.array
     clean = pd.DataFrame(columns, index=df.index)
 
-    others = df.drop(columns=list(roles.values()))
-    compared = pd.concat([clean.reset_index(drop=True), others.reset_index(drop=True)], axis=1)
+    others = df.drop(columns=list(roles.values())).reset_index(drop=True)
+    parsed = clean.drop(columns="customer_id").reset_index(drop=True).assign(code=codes)
+    compared = pd.concat([parsed, others], axis=1)
     duplicated = np.zeros(len(df), dtype=bool)
     duplicated[step.keep] = compared.loc[step.keep].duplicated(keep="first").to_numpy()
     step.apply("duplicate", duplicated, "all columns")
@@ -555,20 +570,26 @@ def validate(
             step.apply("negative_amount", negative, amount)
         report.net_revenue = report.gross_revenue - report.returned + report.unmatched_returns
 
-    clean = clean.loc[step.keep]
-    if len(clean) == 0:
+    if not step.keep.any():
         raise DataValidationError(
             f"no valid rows left: all {report.rows_in:,} rows were removed ({report.removed}); "
             "check the column names and formats"
         )
-    clean = clean.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
-    report.rows_kept = len(clean)
-    report.customers_kept = int(clean["customer_id"].nunique())
+    # Sort by customer id (as text) and date; the codes stand in for the ids.
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[uniques.argsort()] = np.arange(len(uniques))
+    kept_rows = np.flatnonzero(step.keep)
+    keys = rank[codes[kept_rows]]
+    order = kept_rows[np.lexsort((clean["date"].to_numpy()[kept_rows], keys))]
     if amount:
-        most = clean.groupby("customer_id", sort=True)["amount"].max()
-        zero = most.index[most.to_numpy() == 0]
+        most = np.zeros(len(uniques))
+        np.maximum.at(most, codes[kept_rows], clean["amount"].to_numpy()[kept_rows])
+        zero = uniques[np.flatnonzero(step.alive & (most == 0))].sort_values()
         report.zero_amount_customers = len(zero)
         report.zero_amount_examples = list(zero[:_MAX_SHOWN])
+    clean = clean.iloc[order].reset_index(drop=True)
+    report.rows_kept = len(clean)
+    report.customers_kept = int(step.alive.sum())
     return clean, report
 
 

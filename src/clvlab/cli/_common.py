@@ -35,6 +35,11 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
         help="decimal separator of the amounts (default: decided from the column)",
     )
     parser.add_argument(
+        "--sep",
+        default=None,
+        help="field separator of a text file (default: detected among , ; tab |)",
+    )
+    parser.add_argument(
         "--encoding",
         default=None,
         help="text encoding of the file, e.g. cp1252 (default: UTF-8, else Windows-1252)",
@@ -63,7 +68,7 @@ def load_log(
     The report goes to ``report_to``; by default to standard error (looked up at call
     time), so that standard output stays machine-readable for ``--json``.
     """
-    raw = transactions.read(args.file, encoding=args.encoding)
+    raw = transactions.read(args.file, encoding=args.encoding, sep=args.sep)
     log, report = transactions.validate(
         raw,
         customer=args.customer_col,
