@@ -198,9 +198,12 @@ def parse_dates(values: pd.Series, date_format: str | None = None, column: str =
         formats[name] = int(hit.sum())
         left &= ~hit
     recognised = text.notna().to_numpy() & ~left
-    invalid = int((recognised & parsed.isna().to_numpy()).sum())
-    if invalid:
-        notes.append(f"{invalid:,} dates have a known form but no such day exists")
+    invalid = recognised & parsed.isna().to_numpy()
+    if invalid.any():
+        notes.append(
+            f"{int(invalid.sum()):,} date(s) such as {text[invalid].iloc[0]!r} "
+            f"({where(text.index, invalid)}) have a known form but name no real day"
+        )
     return Parsed(parsed, formats, tuple(notes))
 
 

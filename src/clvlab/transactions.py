@@ -277,16 +277,15 @@ class ValidationReport:
         if self.amount_formats:
             lines.append("  amounts: " + _counts(self.amount_formats))
         if self.gross_revenue is not None:
-            revenue = (
-                f"  revenue: gross {self.gross_revenue:,.2f}, returns {self.returned:,.2f}, "
-                f"net {self.net_revenue:,.2f}; "
-            )
+            revenue = f"  revenue: gross {self.gross_revenue:,.2f}, returns {self.returned:,.2f}"
+            if self.unmatched_returns:
+                revenue += f" ({self.unmatched_returns:,.2f} without an earlier purchase to net)"
+            revenue += f", net {self.net_revenue:,.2f}; "
             if self.returns == "net":
-                revenue += f"the clean log holds the net revenue ({self.fully_returned:,} "
-                revenue += "purchases fully returned, now amount 0"
-                if self.unmatched_returns:
-                    revenue += f"; {self.unmatched_returns:,.2f} of returns had no purchase"
-                revenue += ")"
+                revenue += (
+                    f"the clean log holds the net revenue ({self.fully_returned:,} purchases "
+                    "fully returned, now amount 0)"
+                )
             else:
                 revenue += "returns were dropped: the clean log holds the gross revenue"
                 if self.returned:
