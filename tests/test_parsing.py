@@ -174,3 +174,12 @@ def test_absurd_and_non_finite_amounts_become_missing():
 def test_bad_amounts_become_missing():
     parsed = parse_amounts(pd.Series(["zwölf", None, "inf", "1,2,3"])).values
     assert parsed.isna().all()
+
+
+def test_offsets_with_a_given_format_are_converted_to_utc_and_noted():
+    parsed = dates(["2024-03-30T23:30:00+01:00", "2024-03-31 23:30+02:00"], date_format="ISO8601")
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2024-03-30 22:30"),
+        pd.Timestamp("2024-03-31 21:30"),
+    ]
+    assert parsed.notes == ("2 dates with a UTC offset were converted to UTC",)

@@ -257,10 +257,8 @@ def _parse_with_format(text: pd.Series, date_format: str, column: str) -> Parsed
             f"column '{column}': date_format {date_format!r} is not a valid date format "
             f"({err}); use strptime codes such as '%d.%m.%Y' or '%m/%d/%Y'"
         ) from None
-    if "%z" in date_format or "%Z" in date_format:
-        note = ("dates with a time zone were converted to UTC",)
-    else:
-        note = ()
+    zoned = int(text.str.contains(_SECONDS + _ZONE, regex=True).fillna(False).sum())
+    note = (f"{zoned:,} dates with a UTC offset were converted to UTC",) if zoned else ()
     parsed = parsed.dt.tz_localize(None)
     return Parsed(parsed, {date_format: int(parsed.notna().sum())}, note)
 
