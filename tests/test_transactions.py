@@ -415,3 +415,9 @@ def test_whole_euro_thousands_are_read_as_such_and_noted():
     log, report = check(raw(Umsatz=["1.000 €", "250 €", "12.500 €"]))
     assert log["amount"].tolist() == [1000.0, 250.0, 12500.0]
     assert "'1.000' were read with '.' as thousands separator" in str(report)
+
+
+def test_a_later_line_with_an_extra_field_is_named(tmp_path):
+    path = write(tmp_path / "log.csv", "Kunde,Datum,Umsatz\n1,2024-01-01,5\n2,2024-01-02,6,x\n")
+    with pytest.raises(ClvlabError, match=r"Expected 3 fields in line 3, saw 4"):
+        transactions.read(path)
