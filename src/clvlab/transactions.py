@@ -535,7 +535,8 @@ def validate(
 
     step.apply("missing_customer", ids.isna().to_numpy(), customer)
     dates = parse_dates(df[date], date_format, column=date)
-    report.date_formats, report.notes = dates.formats, report.notes + list(dates.notes)
+    report.date_formats = dates.formats
+    report.notes.extend(dates.notes)
     step.apply("bad_date", dates.values.isna().to_numpy(), date)
     columns = {"customer_id": ids.array, "date": dates.values.array}
     if amount:
@@ -548,7 +549,7 @@ def validate(
 
     others = df.drop(columns=list(roles.values())).reset_index(drop=True)
     parsed = clean.drop(columns="customer_id").reset_index(drop=True).assign(code=codes)
-    compared = pd.concat([parsed, others], axis=1)
+    compared = pd.concat([parsed, others], axis=1, ignore_index=True)  # names may repeat
     duplicated = np.zeros(len(df), dtype=bool)
     duplicated[step.keep] = compared.loc[step.keep].duplicated(keep="first").to_numpy()
     step.apply("duplicate", duplicated, "all columns")
