@@ -1,4 +1,8 @@
+import bz2
+import gzip
+import lzma
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -203,11 +207,6 @@ def test_integer_ids_read_as_floats_become_their_digits():
 
 def write(path, text, encoding="utf-8"):
     """Write ``text`` to ``path``, compressed as its suffix says."""
-    import bz2
-    import gzip
-    import lzma
-    import zipfile
-
     data = text.encode(encoding)
     openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
     if path.suffix == ".zip":

@@ -67,7 +67,7 @@ from clvlab.errors import ClvlabError, DataValidationError
 from clvlab.parsing import parse_amounts, parse_dates, where
 
 Policy = Literal["drop", "raise", "keep"]
-Returns = Literal["drop", "net"]
+ReturnsPolicy = Literal["drop", "net"]
 
 REASONS: dict[str, str] = {
     "missing_customer": "customer id missing or blank",
@@ -157,7 +157,7 @@ class ValidationReport:
     zero_amount_examples: list[str] = field(default_factory=list)
     date_formats: dict[str, int] = field(default_factory=dict)
     amount_formats: dict[str, int] = field(default_factory=dict)
-    returns: Returns = "drop"
+    returns: ReturnsPolicy = "drop"
     gross_revenue: float | None = None
     returned: float | None = None
     net_revenue: float | None = None
@@ -469,7 +469,7 @@ def validate(
     policy: Mapping[str, Policy] | None = None,
     date_format: str | None = None,
     decimal: str | None = None,
-    returns: Returns = "drop",
+    returns: ReturnsPolicy = "drop",
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a raw transaction log and return a clean log with a reconciling report.
 
