@@ -316,7 +316,8 @@ def read(
 
     The index holds the line numbers of the file (header = line 1, named ``"line"``) for
     text and Excel, or row numbers from 1 (``"row"``) for Parquet, so that messages point
-    at what a person sees. Blank lines are skipped and counted. ``attrs["source"]`` says
+    at what a person sees (a quoted field spanning lines shifts the numbers after it). Blank
+    lines are skipped and counted. ``attrs["source"]`` says
     how the file was read; :func:`validate` copies it into the report.
 
     Parameters
