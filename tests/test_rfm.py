@@ -7,7 +7,7 @@ from clvlab.errors import DataValidationError
 
 
 def test_cdnow_matches_published_summary_for_every_customer(cdnow_rfm):
-    reference = datasets.load_cdnow_summary()
+    reference = datasets.load_cdnow_summary().astype({"customer_id": str})  # ids are text
     assert len(cdnow_rfm) == len(reference) == 2357
     merged = cdnow_rfm.merge(reference, on="customer_id", suffixes=("", "_ref"), validate="1:1")
     assert len(merged) == 2357

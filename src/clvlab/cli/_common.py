@@ -13,15 +13,50 @@ from clvlab.transactions import ValidationReport
 
 
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the input file and its column names to a sub-command's parser."""
-    parser.add_argument("file", metavar="FILE", help="transaction log (.csv, .parquet, .xlsx)")
+    """Add the input file, its column names and how to read and clean it to a parser."""
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="transaction log (.csv/.txt/.tsv, also .gz/.bz2/.xz/.zip; .parquet; .xlsx)",
+    )
     parser.add_argument("--customer-col", required=True, help="column with the customer id")
     parser.add_argument("--date-col", required=True, help="column with the purchase date")
     parser.add_argument("--amount-col", default=None, help="column with the purchase value")
     parser.add_argument(
         "--date-format",
         default=None,
-        help="strptime format of the dates, e.g. %%d.%%m.%%Y (default: inferred)",
+        help="strptime format of every date, e.g. %%d/%%m/%%Y (default: each row by its own "
+        "form: ISO, dd.mm.yyyy, yyyymmdd, Excel serial; day/month order from the column)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        default=None,
+        help="decimal separator of the amounts (default: decided from the column)",
+    )
+    parser.add_argument(
+        "--sep",
+        default=None,
+        help="field separator of a text file (default: detected among , ; tab |)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="text encoding of the file, e.g. cp1252 (default: UTF-8, else Windows-1252)",
+    )
+    parser.add_argument(
+        "--returns",
+        choices=["drop", "net"],
+        default="drop",
+        help="negative amounts: drop them (revenue stays gross) or net them against the "
+        "same customer's earlier purchases (default drop)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        choices=["keep", "drop", "raise"],
+        default="keep",
+        help="rows equal to an earlier row after parsing: keep and flag, drop, or stop "
+        "(default keep)",
     )
 
 
@@ -33,13 +68,16 @@ def load_log(
     The report goes to ``report_to``; by default to standard error (looked up at call
     time), so that standard output stays machine-readable for ``--json``.
     """
-    raw = transactions.read(args.file)
+    raw = transactions.read(args.file, encoding=args.encoding, sep=args.sep)
     log, report = transactions.validate(
         raw,
         customer=args.customer_col,
         date=args.date_col,
         amount=args.amount_col,
         date_format=args.date_format,
+        decimal=args.decimal,
+        returns=args.returns,
+        policy={"duplicate": args.duplicates},
     )
     print(report, file=report_to or sys.stderr)
     return log, report
