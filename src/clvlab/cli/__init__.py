@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status (2 for bad input)."""
     try:
         args = build_parser().parse_args(argv)
-        _check_date_format(args)
+        _check_log_arguments(args)
     except SystemExit as stop:  # argparse: --help (0) or a bad argument (2)
         return stop.code if isinstance(stop.code, int) else 2
     prefix = f"clvlab {args.command}"
@@ -70,15 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
 
 
-def _check_date_format(args: argparse.Namespace) -> None:
-    """Check ``--date-format`` as its argparse type would (the option is declared in
-    :func:`clvlab.cli._common.add_log_arguments`)."""
-    if getattr(args, "date_format", None) is None:
-        return
-    try:
-        checks.date_format(args.date_format)
-    except argparse.ArgumentTypeError as err:
-        args.parser.error(f"argument --date-format: {err}")
+def _check_log_arguments(args: argparse.Namespace) -> None:
+    """Check the input file and ``--date-format`` as argparse types would (they are
+    declared in :func:`clvlab.cli._common.add_log_arguments`)."""
+    for dest, name, check in (
+        ("file", "FILE", checks.input_file),
+        ("date_format", "--date-format", checks.date_format),
+    ):
+        if getattr(args, dest, None) is None:
+            continue
+        try:
+            check(getattr(args, dest))
+        except argparse.ArgumentTypeError as err:
+            args.parser.error(f"argument {name}: {err}")
 
 
 def _one_line_warnings(prefix: str, options: Mapping[str, str]):

@@ -13,7 +13,7 @@ import argparse
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -128,23 +128,44 @@ def date_format(text: str) -> str:
     return text
 
 
+def input_file(text: str) -> str:
+    """A file that exists and can be read."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a file name is required")
+    path = Path(text)
+    if not _probe(path, Path.is_file):
+        problem = "is a folder" if _probe(path, Path.is_dir) else "no such file"
+        raise argparse.ArgumentTypeError(f"cannot read '{text}': {problem}")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"cannot read '{text}': no permission")
+    return text
+
+
 def output_file(text: str) -> Path:
     """A file to write: its folder must exist and be writable; it must not be a folder."""
     if not text.strip():
         raise argparse.ArgumentTypeError("a file name is required")
     path = Path(text)
-    if path.is_dir():
+    if _probe(path, Path.is_dir):
         raise argparse.ArgumentTypeError(
             f"'{path}' is a folder; name a file in it, e.g. '{path / 'out.csv'}'"
         )
     folder = path.parent
-    if not folder.exists():
+    if not _probe(folder, Path.exists):
         raise argparse.ArgumentTypeError(f"folder '{folder}' does not exist; create it first")
-    if not folder.is_dir():
+    if not _probe(folder, Path.is_dir):
         raise argparse.ArgumentTypeError(f"'{folder}' is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write into folder '{folder}' (no permission)")
     return path
+
+
+def _probe(path: Path, test: Callable[[Path], bool]) -> bool:
+    """``test(path)``, with a name the system refuses (too long, ...) as a message."""
+    try:
+        return test(path)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"'{path}': {err.strerror or err}") from None
 
 
 def distinct_files(inputs: Sequence[str | Path], outputs: Mapping[str, Path | None]) -> None:
