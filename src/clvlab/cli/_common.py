@@ -52,6 +52,7 @@ def add_period_arguments(parser: argparse.ArgumentParser, *, holdout: bool) -> N
         "--calibration-end",
         required=True,
         type=checks.calendar_date,
+        metavar="DATE",
         help="last day of the calibration period (YYYY-MM-DD or DD.MM.YYYY)",
     )
     if holdout:
@@ -59,6 +60,7 @@ def add_period_arguments(parser: argparse.ArgumentParser, *, holdout: bool) -> N
             "--observation-end",
             default=None,
             type=checks.calendar_date,
+            metavar="DATE",
             help="last day of the holdout period (YYYY-MM-DD or DD.MM.YYYY)",
         )
     parser.add_argument(

@@ -35,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "fit",
         help="fit BG/NBD, MBG/NBD or Pareto/NBD to a transaction log",
         description="Summarise the calibration period of a transaction log and fit a "
-        "buy-till-you-die model by maximum likelihood, MAP, NUTS or ADVI.",
+        "buy-till-you-die model by maximum likelihood, MAP, NUTS or ADVI; print the "
+        "estimates. The validation report, progress and warnings go to standard error.",
     )
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=False)
@@ -50,25 +51,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--draws",
+        metavar="N",
         type=checks.positive_int,
         default=1000,
         help="NUTS draws per chain, or ADVI draws (default 1000)",
     )
     parser.add_argument(
         "--tune",
+        metavar="N",
         type=checks.non_negative_int,
         default=1000,
         help="NUTS tuning steps per chain (default 1000)",
     )
     parser.add_argument(
-        "--chains", type=checks.positive_int, default=4, help="NUTS chains (default 4)"
+        "--chains", type=checks.positive_int, default=4, metavar="N", help="NUTS chains (default 4)"
     )
     parser.add_argument(
-        "--seed", type=checks.seed, default=None, help="random seed (0 to 4294967295)"
+        "--seed", type=checks.seed, default=None, metavar="N", help="random seed (0 to 4294967295)"
     )
     parser.add_argument(
         "--horizon",
         type=checks.positive_float,
+        metavar="T",
         default=None,
         help="prediction horizon for --out, in time units (default: the "
         "length of the calibration period)",
@@ -80,11 +84,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--out",
         type=checks.output_file,
         default=None,
+        metavar="FILE.csv",
         help="CSV file for per-customer predictions (customer_id, "
         "expected_purchases, probability_alive)",
     )
     parser.add_argument(
-        "--save", type=checks.output_file, default=None, help="NetCDF file for the fitted model"
+        "--save",
+        type=checks.output_file,
+        default=None,
+        metavar="FILE.nc",
+        help="NetCDF file for the fitted model (clvlab.models.CLVModel.load reads it)",
     )
     parser.set_defaults(func=run)
     return parser

@@ -42,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--as-of",
         required=True,
         type=checks.calendar_date,
+        metavar="DATE",
         help="date of the assignment (YYYY-MM-DD or DD.MM.YYYY)",
     )
     parser.add_argument(
@@ -51,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--out",
         type=checks.output_file,
         default=None,
+        metavar="FILE.csv",
         help="CSV file with one row per customer: customer_id, phase, phase_name, "
         "recommended_measures, then the purchase history the phase rests on",
     )
@@ -58,7 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--framework",
         choices=frameworks,
         default=DEFAULT_FRAMEWORK,
-        help=f"framework whose measures --out recommends (default {DEFAULT_FRAMEWORK})",
+        metavar="ID",
+        help=f"framework whose measures --out recommends: {', '.join(frameworks)} "
+        f"(default {DEFAULT_FRAMEWORK})",
     )
     parser.add_argument(
         "--language",
@@ -75,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             option,
             type=checks.positive_float,
             default=None,
+            metavar="DAYS",
             help=f"{meaning} in days (default: {default})",
         )
     parser.set_defaults(func=run)

@@ -22,7 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=True)
     parser.add_argument(
-        "--out", required=True, type=checks.output_file, help="CSV file for the RFM table"
+        "--out",
+        required=True,
+        type=checks.output_file,
+        metavar="FILE.csv",
+        help="CSV file for the RFM table",
     )
     parser.set_defaults(func=run)
     return parser

@@ -22,12 +22,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     add_log_arguments(parser)
     parser.add_argument(
-        "--out", type=checks.output_file, default=None, help="CSV file for the clean log"
+        "--out",
+        type=checks.output_file,
+        default=None,
+        metavar="FILE.csv",
+        help="CSV file for the clean log",
     )
     parser.add_argument(
         "--report",
         type=checks.output_file,
         default=None,
+        metavar="FILE.csv",
         help="CSV file for the report table (rows removed and flagged per reason)",
     )
     parser.set_defaults(func=run)
