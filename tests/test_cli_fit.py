@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from clvlab.cli import fit
 from clvlab.models import CLVModel
 
 FULL_BG = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
@@ -56,7 +57,10 @@ def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, cli, fit
         ("nuts", ["--draws", "100", "--tune", "100", "--chains", "2"]),
     ],
 )
-def test_bayesian_methods_report_posterior_summaries(german_csv, cli, fit_args, method, extra):
+def test_bayesian_methods_report_posterior_summaries(
+    german_csv, cli, fit_args, monkeypatch, method, extra
+):
+    monkeypatch.setattr(fit, "HEARTBEAT_SECONDS", 0.5)
     run = cli(*fit_args(german_csv, "--method", method, "--seed", "1", "--json", *extra))
     assert run.code == 0, run.err
     result = strict_json(run.out)  # progress bars go to stderr, never into the JSON
@@ -70,8 +74,10 @@ def test_bayesian_methods_report_posterior_summaries(german_csv, cli, fit_args, 
         assert set(result["params_sd"]) == set(FULL_BG)
         assert "loglik" not in result
     if method == "nuts":
-        # the sampler's progress bar and its convergence warning, one line each
+        # the sampler's progress bar, a sign of life while it runs (stderr is no terminal
+        # here) and the convergence warning, one line each
         assert "Sampling" in run.err and "100%" in run.err
+        assert "still fitting (" in run.err
         warnings = [line for line in run.err.splitlines() if "warning:" in line]
         assert warnings and all(w.startswith("clvlab fit: warning: ") for w in warnings)
         assert ".py:" not in run.err  # no source locations

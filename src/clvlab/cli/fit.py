@@ -15,7 +15,9 @@ import contextlib
 import json
 import math
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -27,6 +29,9 @@ from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 
 MODELS = {cls.name: cls for cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD)}
 METHODS = ("mle", "map", "nuts", "advi")
+HEARTBEAT_SECONDS = 30.0
+"""How often a fit says it is still running when standard error is not a terminal (a log
+file), where progress bars show only their final state."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -103,6 +108,28 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def _heartbeat(started: float) -> Iterator[None]:
+    """Print "still fitting" with the time taken every :data:`HEARTBEAT_SECONDS` while the
+    block runs, unless standard error is a terminal (where the progress bar is live)."""
+    if sys.stderr.isatty():
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            _progress(f"still fitting ({time.perf_counter() - started:.0f} s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run(args: argparse.Namespace) -> int:
     """Fit the model; write the predictions and the model; print the estimates."""
     checks.distinct_files([args.file], {"--out": args.out, "--save": args.save})
@@ -120,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     # Whatever the samplers print (progress bars) goes to stderr; stdout holds the result.
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), _heartbeat(started):
         model.fit(
             summary,
             method=args.method,
