@@ -88,8 +88,12 @@ def check_complete(argv: list[str], run) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_random_argument_corruptions(command, small_german_csv, german_args, tmp_path, cli):
+def test_random_argument_corruptions(
+    command, small_german_csv, german_args, tmp_path, cli, monkeypatch
+):
     out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)  # outputs named by a relative path land here too
     rng = random.Random(f"{SEED}-{command}")
     base = german_args(command, small_german_csv, *COMMANDS[command])
     subparser = build_parser()._subparsers._group_actions[0].choices[command]
@@ -98,9 +102,11 @@ def test_random_argument_corruptions(command, small_german_csv, german_args, tmp
     for case in range(CASES_PER_COMMAND):
         argv = base if case == 0 else corrupt(base, options, rng)
         argv = [a.format(out=out, csv=small_german_csv) for a in argv]
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir()
+        for path in out.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         context = f"case {case}: clvlab {' '.join(map(repr, argv))}"
         try:
             run = cli(*argv)

@@ -33,7 +33,7 @@ def test_argument_errors_are_one_line_not_the_usage(cli):
 
 
 def test_library_warnings_are_one_line_without_source_and_name_the_option(
-    monkeypatch, cli, german_csv, german_args
+    monkeypatch, cli, german_csv, german_args, tmp_path
 ):
     # a multi-line warning from anywhere in the library
     module = next(m for m in SUBCOMMANDS if m.__name__.endswith("summarize"))
@@ -44,7 +44,7 @@ def test_library_warnings_are_one_line_without_source_and_name_the_option(
 
     monkeypatch.setattr(module, "run", warn)
     args = german_args("summarize", german_csv, "--calibration-end", "1997-09-30")
-    run = cli(*args, "--out", "x.csv")
+    run = cli(*args, "--out", tmp_path / "x.csv")
     assert run.code == 0
     assert run.err == (
         "clvlab summarize: warning: calibration_end is late; consider an earlier one "
