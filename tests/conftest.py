@@ -1,11 +1,15 @@
-"""Shared fixtures: the CDNOW sample, validated and summarised once per test session."""
+"""Shared fixtures: the CDNOW sample, validated and summarised once per test session, and
+helpers to run the command line."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
 from clvlab import datasets, rfm, transactions
+from clvlab.cli import main
 
 CALIBRATION_END = "1997-09-30"
 OBSERVATION_END = "1998-06-30"
@@ -46,3 +50,59 @@ def spot_customers():
             "T": [31.0, 38.86, 38.86],
         }
     )
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@dataclass
+class CliRun:
+    """What one ``clvlab`` command gave: exit status, standard output and error."""
+
+    code: int
+    out: str
+    err: str
+
+    def error_line(self) -> str:
+        """The one line of a failed command (fails the test unless there is exactly one
+        line on standard error and no traceback)."""
+        assert self.code == 2, (self.code, self.err)
+        assert "Traceback" not in self.err
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1, lines
+        return lines[0]
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*argv)`` runs the command line in-process and returns a :class:`CliRun`."""
+
+    def run(*argv) -> CliRun:
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def german_args():
+    """``german_args(command, path, *extra)``: the arguments of ``command`` on a file
+    written like :func:`german_csv` (columns Kunde, Datum, Umsatz)."""
+
+    def arguments(command: str, path, *extra) -> list[str]:
+        columns = ["--customer-col", "Kunde", "--date-col", "Datum", "--amount-col", "Umsatz"]
+        return [command, str(path), *columns, *map(str, extra)]
+
+    return arguments
+
+
+@pytest.fixture(scope="session")
+def small_german_csv(tmp_path_factory, cdnow_log):
+    """The first 300 CDNOW customers as a German export (fast to fit)."""
+    path = tmp_path_factory.mktemp("cli") / "klein.csv"
+    table = cdnow_log[cdnow_log["customer_id"] <= 300]
+    table = table.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
+    table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
+    table.to_csv(path, sep=";", index=False)
+    return path

@@ -1,55 +1,54 @@
+"""Tests for ``clvlab fit``."""
+
+from __future__ import annotations
+
 import json
 
 import pandas as pd
 import pytest
 
-from clvlab.cli import main
+from clvlab.cli import fit
+from clvlab.models import CLVModel
 
 FULL_BG = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
 
 
-def fit_args(path, *extra):
-    return [
-        "fit",
-        str(path),
-        "--customer-col",
-        "Kunde",
-        "--date-col",
-        "Datum",
-        "--amount-col",
-        "Umsatz",
-        "--calibration-end",
-        "1997-09-30",
-        *extra,
-    ]
+@pytest.fixture
+def fit_args(german_args):
+    def arguments(path, *extra):
+        return german_args("fit", path, "--calibration-end", "1997-09-30", *extra)
+
+    return arguments
 
 
-def run_json(capsys, args):
-    assert main(args) == 0
-    captured = capsys.readouterr()
-    return json.loads(captured.out), captured.err
+def strict_json(text: str):
+    """Parse JSON as the standard has it: NaN and Infinity are not JSON."""
+    return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
 
 
 @pytest.mark.parametrize(
     ("model", "r", "loglik"),
     [("bg-nbd", 0.2426, -9582.43), ("mbg-nbd", 0.525, -9582.14), ("pareto-nbd", 0.553, -9594.98)],
 )
-def test_mle_json_for_every_model(german_csv, capsys, model, r, loglik):
-    result, err = run_json(capsys, fit_args(german_csv, "--model", model, "--json"))
+def test_mle_json_for_every_model(german_csv, cli, fit_args, model, r, loglik):
+    run = cli(*fit_args(german_csv, "--model", model, "--json"))
+    assert run.code == 0
+    result = strict_json(run.out)
     assert result["model"] == model and result["method"] == "mle"
     assert result["n_customers"] == 2357
     assert result["params"]["r"] == pytest.approx(r, abs=6e-4)
     assert result["loglik"] == pytest.approx(loglik, abs=0.01)
     assert set(result["params_se"]) == set(result["params"])
-    assert "Validation report" in err and "fitting" in err  # progress on stderr
+    assert "Validation report" in run.err and "fitting" in run.err  # progress on stderr
 
 
-def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, capsys):
-    result, _ = run_json(capsys, fit_args(german_csv, "--json"))
+def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, cli, fit_args):
+    result = strict_json(cli(*fit_args(german_csv, "--json")).out)
     for name, value in FULL_BG.items():
         assert result["params"][name] == pytest.approx(value, rel=2e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("method", "extra"),
     [
@@ -59,10 +58,13 @@ def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, capsys):
     ],
 )
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::clvlab.diagnostics.ConvergenceWarning")  # short runs
-def test_bayesian_methods_report_posterior_summaries(german_csv, capsys, method, extra):
-    args = fit_args(german_csv, "--method", method, "--seed", "1", "--json", *extra)
-    result, _ = run_json(capsys, args)
+def test_bayesian_methods_report_posterior_summaries(
+    german_csv, cli, fit_args, monkeypatch, method, extra
+):
+    monkeypatch.setattr(fit, "HEARTBEAT_SECONDS", 0.5)
+    run = cli(*fit_args(german_csv, "--method", method, "--seed", "1", "--json", *extra))
+    assert run.code == 0, run.err
+    result = strict_json(run.out)  # progress bars go to stderr, never into the JSON
     assert result["method"] == method
     for name, value in FULL_BG.items():
         assert result["params"][name] == pytest.approx(value, rel=0.5), name
@@ -72,33 +74,93 @@ def test_bayesian_methods_report_posterior_summaries(german_csv, capsys, method,
     else:
         assert set(result["params_sd"]) == set(FULL_BG)
         assert "loglik" not in result
+    if method == "nuts":
+        # the sampler's progress bar, a sign of life while it runs (stderr is no terminal
+        # here) and the convergence warning, one line each
+        assert "Sampling" in run.err and "100%" in run.err
+        assert "still fitting (" in run.err
+        warnings = [line for line in run.err.splitlines() if "warning:" in line]
+        assert all(w.startswith("clvlab fit: warning: ") for w in warnings)
+        assert ".py:" not in run.err  # no source locations
 
 
-def test_out_writes_predictions_and_save_writes_the_model(german_csv, tmp_path, capsys):
+def test_out_writes_predictions_and_save_writes_the_model(german_csv, tmp_path, cli, fit_args):
     out, saved = tmp_path / "predictions.csv", tmp_path / "model.nc"
-    assert main(fit_args(german_csv, "--out", str(out), "--save", str(saved))) == 0
-    printed = capsys.readouterr()
-    assert "bg-nbd fitted by mle to 2,357 customers" in printed.out
-    assert "log-likelihood -9582.43" in printed.out
+    run = cli(*fit_args(german_csv, "--out", out, "--save", saved))
+    assert run.code == 0
+    assert "bg-nbd fitted by mle to 2,357 customers" in run.out
+    assert "log-likelihood -9582.43" in run.out
     predictions = pd.read_csv(out)
     assert list(predictions.columns) == ["customer_id", "expected_purchases", "probability_alive"]
     assert len(predictions) == 2357
     # Customer 1 (x = 2, t_x = 30.43, T = 38.86) expects 1.226 purchases in 39 weeks (FHL).
     first = predictions.set_index("customer_id").loc[1]
     assert first["expected_purchases"] == pytest.approx(1.2222, abs=1e-3)  # 38.86 weeks
-    from clvlab.models import CLVModel
-
     assert CLVModel.load(saved).params["r"] == pytest.approx(FULL_BG["r"], rel=2e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.nc", "predictions.csv"]
 
 
-def test_unknown_model_is_an_argparse_error(german_csv):
-    with pytest.raises(SystemExit) as excinfo:
-        main(fit_args(german_csv, "--model", "gamma-gamma"))
-    assert excinfo.value.code == 2
+def test_json_writes_null_for_missing_standard_errors(small_german_csv, cli, fit_args):
+    # Calibration end a week in: a degenerate fit whose standard errors are NaN
+    # (printed as NaN before, which is not JSON).
+    args = fit_args(small_german_csv, "--json")
+    args[args.index("1997-09-30")] = "1997-01-09"
+    run = cli(*args)
+    assert run.code == 0, run.err
+    result = strict_json(run.out)
+    assert None in result["params_se"].values()
 
 
-def test_missing_column_exits_with_one_line(german_csv, capsys):
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--draws", "0"], "argument --draws: must be at least 1, got 0"),
+        (["--chains", "0"], "argument --chains: must be at least 1"),
+        (["--draws", "-5"], "argument --draws: must be at least 1"),
+        (["--method", "advi", "--draws", "0"], "argument --draws: must be at least 1"),
+        (["--tune", "-1"], "argument --tune: must not be negative"),
+        (["--seed", "-1"], "argument --seed: must lie between 0 and 4294967295"),
+        (["--draws", "ten"], "argument --draws: 'ten' is not a whole number"),
+        (["--horizon", "-3"], "argument --horizon: must be a positive finite number"),
+        (["--horizon", "nan"], "argument --horizon: must be a positive finite number"),
+        (["--horizon", "inf"], "argument --horizon: must be a positive finite number"),
+        (["--date-format", "%Q.%m.%Y"], "argument --date-format: '%Q.%m.%Y' is not a date"),
+        (["--date-format", "dd.mm.yyyy"], "argument --date-format: 'dd.mm.yyyy' does not hold"),
+        (["--date-format", "mixed"], "argument --date-format: 'mixed' would read each row"),
+        (["--model", "gamma-gamma"], "argument --model: invalid choice: 'gamma-gamma'"),
+        (["--out", "{tmp}/missing/predictions.csv"], "argument --out: folder '{tmp}/missing'"),
+        (["--out", "{tmp}"], "argument --out: '{tmp}' is a folder"),
+        (["--save", "{tmp}/missing/model.nc"], "argument --save: folder '{tmp}/missing'"),
+        (["--out", "{tmp}/same.csv", "--save", "{tmp}/same.csv"], "--save '{tmp}/same.csv' is"),
+        (["--out", "{csv}"], "--out '{csv}' is the same file as FILE"),
+    ],
+)
+def test_bad_arguments_stop_before_any_work_with_one_line(
+    small_german_csv, tmp_path, cli, fit_args, extra, message
+):
+    def fill(text):
+        return text.format(tmp=tmp_path, csv=small_german_csv)
+
+    before = small_german_csv.read_bytes()
+    line = cli(*fit_args(small_german_csv, *map(fill, extra))).error_line()
+    assert line.startswith(f"clvlab fit: error: {fill(message)}")
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    assert small_german_csv.read_bytes() == before
+
+
+def test_a_failed_save_leaves_the_earlier_predictions_alone(
+    small_german_csv, tmp_path, cli, fit_args
+):
+    out = tmp_path / "predictions.csv"
+    out.write_text("earlier results\n")
+    run = cli(*fit_args(small_german_csv, "--out", out, "--save", tmp_path / "no" / "m.nc"))
+    assert run.error_line().startswith("clvlab fit: error: argument --save: folder")
+    assert out.read_text() == "earlier results\n"
+
+
+def test_missing_column_exits_with_one_line(german_csv, cli, fit_args):
     args = fit_args(german_csv)
     args[args.index("Datum")] = "Date"
-    assert main(args) == 2
-    assert "clvlab fit: error: column 'Date'" in capsys.readouterr().err
+    run = cli(*args)
+    assert run.code == 2
+    assert run.err.strip().splitlines()[-1].startswith("clvlab fit: error: column 'Date'")

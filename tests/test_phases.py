@@ -229,7 +229,8 @@ def test_regular_grocery_buyers_and_as_of_inside_acquisition():
     with pytest.warns(UserWarning, match="only 31 days of history"):
         phases.assign_phases(log, "2006-02-01")
     rules = PhaseRules(onboarding_days=21, at_risk_days=42, lapsed_days=127)
-    table = phases.assign_phases(log, "2006-02-15", rules)
+    with pytest.warns(UserWarning, match="only 45 days of purchase history, fewer than lapsed"):
+        table = phases.assign_phases(log, "2006-02-15", rules)
     first = log.groupby("customer_id")["date"].min()
     assert len(table) == int((first <= "2006-02-15").sum())
     assert table.attrs["customers_not_yet_acquired"] == int((first > "2006-02-15").sum())
@@ -304,3 +305,28 @@ def _hyp2f1_z(r, b, c, t, alpha_t):
     from scipy.special import hyp2f1
 
     return hyp2f1(r, b, c, t / (alpha_t + t))
+
+
+def test_as_of_after_the_last_purchase_is_warned_about(toy_log):
+    log = toy_log[toy_log["customer_id"] != "z_later"]  # last purchase 2020-12-20
+    with pytest.warns(UserWarning) as caught:
+        table = phases.assign_phases(log, "2030-01-01", RULES)
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(
+        "as_of 2030-01-01 is 3,299 days after the last purchase in the log (2020-12-20)"
+    )
+    assert caught[0].filename == __file__
+    assert (table["phase"] == "lapsed").all()
+    with pytest.warns(UserWarning, match="the last date 2030-01-01 is 3,299 days after"):
+        phases.phase_snapshots(log, dates=["2020-12-31", "2030-01-01"], rules=RULES)
+
+
+def test_thresholds_from_a_log_that_ends_early_are_warned_about(toy_log):
+    # The history ends with the log, not at as_of: ten years after the last purchase,
+    # the derived thresholds still come from a year of data.
+    log = toy_log[toy_log["customer_id"] != "z_later"]
+    with pytest.warns(UserWarning) as caught:
+        phases.assign_phases(log, "2030-01-01", PhaseRules(lapsed_days=500))
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("only 354 days of purchase history, fewer than lapsed_days=500")
+               for m in messages)  # fmt: skip

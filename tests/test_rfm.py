@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +103,7 @@ def test_purchase_periods_merges_same_day(cdnow_log):
         ),
         ({"calibration_end": "2023-01-01"}, "no customer bought on or before calibration_end"),
         ({"calibration_end": "not a date"}, "cannot read 'not a date' as a date"),
+        ({"calibration_end": ""}, "cannot read '' as a date: it is empty"),  # was a TypeError
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -122,3 +125,17 @@ def test_simulated_log_totals_reconcile():
     summary = rfm.summarize(log, calibration_end=log["date"].max())
     periods = rfm.purchase_periods(log)
     assert summary["frequency"].sum() + len(summary) == len(periods)
+
+
+def test_dates_after_the_last_purchase_are_warned_about():
+    log = _log([(1, "2024-01-01", 1.0), (1, "2024-01-03", 1.0)])
+    with pytest.warns(UserWarning) as caught:
+        rfm.summarize(log, "2024-01-10", "2024-02-02")
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "calibration_end 2024-01-10 is 7 days after the last purchase in the log (2024-01-03)",
+        "observation_end 2024-02-02 is 30 days after the last purchase in the log (2024-01-03)",
+    ]
+    assert caught[0].filename == __file__  # points at the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rfm.summarize(log, "2024-01-02", "2024-01-03")  # inside the log: silent

@@ -58,7 +58,10 @@ Derived thresholds need enough history: a gap longer than the time between the f
 purchase in the log and ``as_of`` cannot have been observed, and long gaps are
 under-represented well before that, so early in a log the quantiles are too short. A
 ``UserWarning`` says so when the history is shorter than twice the derived lapsed
-threshold; fix the days in :class:`PhaseRules` or derive them from a longer period.
+threshold, or shorter than a given one; fix the days in :class:`PhaseRules` or derive them
+from a longer period. The history ends at the last purchase in the log: an ``as_of`` after
+it gives a ``UserWarning`` of its own, as every customer's gap then includes days the log
+does not cover, and customers turn at risk or lapsed for lack of data.
 
 Snapshots
 ---------
@@ -204,6 +207,18 @@ class PhaseRules:
             If thresholds are missing and there are no inter-purchase times to derive
             them from (nobody bought twice).
         """
+        if (
+            self.lapsed_days is not None
+            and history_days is not None
+            and history_days < self.lapsed_days
+        ):
+            warnings.warn(
+                f"only {history_days:.0f} days of purchase history, fewer than "
+                f"lapsed_days={self.lapsed_days:g}: the log is too short to show a gap that "
+                "long, so lapsed customers cannot be told from the others",
+                UserWarning,
+                stacklevel=3,
+            )
         if self.resolved:
             return self
         ipt = np.asarray(ipt_days, dtype=float)
@@ -271,6 +286,23 @@ def _periods(log: pd.DataFrame, customer: str, date: str, amount: str | None) ->
     periods = purchase_periods(log, customer=customer, date=date, amount=amount)
     periods["day"] = periods["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     return periods
+
+
+def _history_days(periods: pd.DataFrame, as_of_day: int, name: str) -> int:
+    """Days of purchase history up to ``as_of_day``: from the first purchase in the log to
+    ``as_of_day`` or the last purchase, whichever is earlier. Warns when ``as_of_day`` lies
+    after the last purchase, as the days past the log's end look like days without
+    purchases."""
+    first_day, last_day = int(periods["day"].min()), int(periods["day"].max())
+    rfm.warn_after_last_purchase(
+        name,
+        as_of_day,
+        last_day,
+        "every customer's gap since the last purchase includes those days, so customers "
+        "turn at risk or lapsed for lack of data; pick a date inside the log",
+        stacklevel=4,
+    )
+    return min(as_of_day, last_day) - first_day
 
 
 def _ipts(periods: pd.DataFrame, as_of_day: int) -> np.ndarray:
@@ -415,7 +447,9 @@ def assign_phases(
             f"as_of {when.date()} is before the first purchase in the log "
             f"({np.datetime64(first_day, 'D')}): no customer is known yet; pick a later date"
         )
-    resolved = rules.resolve(_ipts(periods, as_of_day), history_days=as_of_day - first_day)
+    resolved = rules.resolve(
+        _ipts(periods, as_of_day), history_days=_history_days(periods, as_of_day, "as_of")
+    )
     table = _assign(periods, as_of_day, resolved)
     table.attrs = {
         "as_of": str(when.date()),
@@ -606,7 +640,7 @@ def phase_snapshots(
             "; pick later dates"
         )
     resolved = (PhaseRules() if rules is None else rules).resolve(
-        _ipts(periods, last_day), history_days=last_day - int(periods["day"].min())
+        _ipts(periods, last_day), history_days=_history_days(periods, last_day, "the last date")
     )
     known = np.sort(periods.loc[periods["day"] <= last_day, "customer_id"].unique())
     frame = pd.DataFrame(index=pd.Index(known, name="customer_id"))

@@ -24,10 +24,14 @@ FHL (2005), where a CDNOW customer who first bought on 1997-01-01 has
 :math:`T = 272 / 7 = 38.86` weeks at the calibration end 1997-09-30.
 
 Customers whose first purchase falls after the calibration end are not customers yet at
-that time: they are left out of the summary and counted in ``summary.attrs``.
+that time: they are left out of the summary and counted in ``summary.attrs``. A
+calibration or observation end after the last purchase in the log gives a
+``UserWarning``: the days past the log's end would count as days without purchases.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -182,6 +186,22 @@ def summarize(
             f"observation_end {observation_end} is before calibration_end {calibration_end}; "
             "the holdout period must follow the calibration period"
         )
+    last_day = int(days.max())
+    warn_after_last_purchase(
+        "calibration_end",
+        cal_end,
+        last_day,
+        "T counts those days as time without purchases, which makes customers look "
+        "inactive; if the log ends earlier, set calibration_end to its end",
+    )
+    if obs_end is not None:
+        warn_after_last_purchase(
+            "observation_end",
+            obs_end,
+            last_day,
+            "the holdout period counts those days as time without purchases; if the log "
+            "ends earlier, set observation_end to its end",
+        )
 
     n = len(customers)
     # Days are sorted within each customer, so the first row of a customer is its first day.
@@ -234,7 +254,28 @@ def day_number(value: str | pd.Timestamp) -> int:
         timestamp = pd.Timestamp(value)
     except (ValueError, TypeError) as err:
         raise DataValidationError(f"cannot read {value!r} as a date: {err}") from None
+    if pd.isna(timestamp):
+        raise DataValidationError(f"cannot read {value!r} as a date: it is empty")
     return int(np.datetime64(timestamp.date(), "D").astype(np.int64))
+
+
+def warn_after_last_purchase(
+    name: str, day: int, last_day: int, consequence: str, stacklevel: int = 3
+) -> None:
+    """Warn (``UserWarning``) when the date ``name`` (day ``day``) lies after the last
+    purchase in the log (day ``last_day``): the log may have ended before it.
+
+    ``consequence`` says what the gap does to the result and how to avoid it;
+    ``stacklevel`` as in :func:`warnings.warn`, counted from this function.
+    """
+    if day <= last_day:
+        return
+    warnings.warn(
+        f"{name} {np.datetime64(day, 'D')} is {day - last_day:,} days after the last purchase "
+        f"in the log ({np.datetime64(last_day, 'D')}): {consequence}",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _mean(

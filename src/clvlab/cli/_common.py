@@ -9,6 +9,7 @@ from typing import TextIO
 import pandas as pd
 
 from clvlab import transactions
+from clvlab.cli import checks
 from clvlab.transactions import ValidationReport
 
 
@@ -86,11 +87,19 @@ def load_log(
 def add_period_arguments(parser: argparse.ArgumentParser, *, holdout: bool) -> None:
     """Add the calibration (and optionally observation) end and the time unit."""
     parser.add_argument(
-        "--calibration-end", required=True, help="last day of the calibration period (YYYY-MM-DD)"
+        "--calibration-end",
+        required=True,
+        type=checks.calendar_date,
+        metavar="DATE",
+        help="last day of the calibration period (YYYY-MM-DD or DD.MM.YYYY)",
     )
     if holdout:
         parser.add_argument(
-            "--observation-end", default=None, help="last day of the holdout period (YYYY-MM-DD)"
+            "--observation-end",
+            default=None,
+            type=checks.calendar_date,
+            metavar="DATE",
+            help="last day of the holdout period (YYYY-MM-DD or DD.MM.YYYY)",
         )
     parser.add_argument(
         "--time-unit",

@@ -2,35 +2,46 @@
 
 Reads and validates the log, summarises the calibration period
 (:func:`clvlab.rfm.summarize`), fits the chosen model and prints the estimates (a table,
-or one JSON object with ``--json``). ``--out`` writes per-customer predictions. The
-validation report and progress go to standard error, so standard output stays
-machine-readable.
+or one JSON object with ``--json``, where missing numbers are ``null``). ``--out`` writes
+per-customer predictions, ``--save`` the fitted model. The validation report, progress
+(the sampler's progress bar included) and warnings go to standard error, so standard
+output holds only the result.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import pandas as pd
 
 from clvlab import rfm
+from clvlab.cli import checks
 from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+from clvlab.cli.output import write_files
 from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 
 MODELS = {cls.name: cls for cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD)}
 METHODS = ("mle", "map", "nuts", "advi")
+HEARTBEAT_SECONDS = 30.0
+"""How often a fit says it is still running when standard error is not a terminal (a log
+file), where progress bars show only their final state."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``fit``."""
     parser = subparsers.add_parser(
         "fit",
         help="fit BG/NBD, MBG/NBD or Pareto/NBD to a transaction log",
         description="Summarise the calibration period of a transaction log and fit a "
-        "buy-till-you-die model by maximum likelihood, MAP, NUTS or ADVI.",
+        "buy-till-you-die model by maximum likelihood, MAP, NUTS or ADVI; print the "
+        "estimates. The validation report, progress and warnings go to standard error.",
     )
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=False)
@@ -44,16 +55,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="mle (default, fastest), map, nuts (full posterior) or advi",
     )
     parser.add_argument(
-        "--draws", type=int, default=1000, help="NUTS draws per chain, or ADVI draws (default 1000)"
+        "--draws",
+        metavar="N",
+        type=checks.positive_int,
+        default=1000,
+        help="NUTS draws per chain, or ADVI draws (default 1000)",
     )
     parser.add_argument(
-        "--tune", type=int, default=1000, help="NUTS tuning steps per chain (default 1000)"
+        "--tune",
+        metavar="N",
+        type=checks.non_negative_int,
+        default=1000,
+        help="NUTS tuning steps per chain (default 1000)",
     )
-    parser.add_argument("--chains", type=int, default=4, help="NUTS chains (default 4)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument(
+        "--chains", type=checks.positive_int, default=4, metavar="N", help="NUTS chains (default 4)"
+    )
+    parser.add_argument(
+        "--seed", type=checks.seed, default=None, metavar="N", help="random seed (0 to 4294967295)"
+    )
     parser.add_argument(
         "--horizon",
-        type=float,
+        type=checks.positive_float,
+        metavar="T",
         default=None,
         help="prediction horizon for --out, in time units (default: the "
         "length of the calibration period)",
@@ -63,20 +87,52 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--out",
+        type=checks.output_file,
         default=None,
+        metavar="FILE.csv",
         help="CSV file for per-customer predictions (customer_id, "
         "expected_purchases, probability_alive)",
     )
-    parser.add_argument("--save", default=None, help="NetCDF file to save the fitted model")
+    parser.add_argument(
+        "--save",
+        type=checks.output_file,
+        default=None,
+        metavar="FILE.nc",
+        help="NetCDF file for the fitted model (clvlab.models.CLVModel.load reads it)",
+    )
     parser.set_defaults(func=run)
+    return parser
 
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def _heartbeat(started: float) -> Iterator[None]:
+    """Print "still fitting" with the time taken every :data:`HEARTBEAT_SECONDS` while the
+    block runs, unless standard error is a terminal (where the progress bar is live)."""
+    if sys.stderr.isatty():
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            _progress(f"still fitting ({time.perf_counter() - started:.0f} s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Fit the model; print the estimates; optionally write predictions and the model."""
+    """Fit the model; write the predictions and the model; print the estimates."""
+    checks.distinct_files([args.file], {"--out": args.out, "--save": args.save})
     log, _ = load_log(args)
     summary = rfm.summarize(
         log,
@@ -90,24 +146,22 @@ def run(args: argparse.Namespace) -> int:
         + (f" ({args.chains} chains x {args.draws} draws)" if args.method == "nuts" else "")
     )
     started = time.perf_counter()
-    model.fit(
-        summary,
-        method=args.method,
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        random_seed=args.seed,
-        progressbar=args.method in ("nuts", "advi") and sys.stderr.isatty(),
-    )
+    # Whatever the samplers print (progress bars) goes to stderr; stdout holds the result.
+    with contextlib.redirect_stdout(sys.stderr), _heartbeat(started):
+        model.fit(
+            summary,
+            method=args.method,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            random_seed=args.seed,
+            progressbar=args.method in ("nuts", "advi"),
+        )
     _progress(f"fitted in {time.perf_counter() - started:.1f} s")
 
-    result = _result(model, args, len(summary))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        _print_table(model, result)
+    horizon = args.horizon if args.horizon is not None else float(summary["T"].max())
+    writers = {}
     if args.out:
-        horizon = args.horizon if args.horizon is not None else float(summary["T"].max())
         predictions = pd.DataFrame(
             {
                 "customer_id": summary["customer_id"],
@@ -117,24 +171,33 @@ def run(args: argparse.Namespace) -> int:
                 "probability_alive": model.probability_alive().mean(("chain", "draw")).to_numpy(),
             }
         )
-        predictions.to_csv(args.out, index=False)
+        writers[args.out] = lambda path: predictions.to_csv(path, index=False)
+    if args.save:
+        writers[args.save] = model.save
+    write_files(writers)
+    if args.out:
         _progress(
-            f"wrote predictions for {len(predictions):,} customers to {args.out} "
+            f"wrote predictions for {len(summary):,} customers to {args.out} "
             f"(expected purchases over {horizon:g} {args.time_unit})"
         )
     if args.save:
-        model.save(args.save)
         _progress(f"saved the model to {args.save}")
+
+    result = _result(model, args, summary)
+    if args.json:
+        print(json.dumps(_finite_or_none(result), allow_nan=False))
+    else:
+        _print_table(model, result)
     return 0
 
 
-def _result(model, args: argparse.Namespace, n_customers: int) -> dict:
+def _result(model, args: argparse.Namespace, summary: pd.DataFrame) -> dict:
     result: dict = {
         "model": args.model,
         "method": args.method,
-        "n_customers": n_customers,
+        "n_customers": len(summary),
         "time_unit": args.time_unit,
-        "calibration_end": args.calibration_end,
+        "calibration_end": summary.attrs["calibration_end"],
         "params": model.params,
     }
     if args.method in ("nuts", "advi"):
@@ -155,3 +218,15 @@ def _print_table(model, result: dict) -> None:
     print(model.summary().to_string())
     if "loglik" in result:
         print(f"log-likelihood {result['loglik']:.2f}")
+
+
+def _finite_or_none(value):
+    """``value`` with every NaN or infinite number (in dicts and lists) replaced by None,
+    which JSON writes as ``null``."""
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

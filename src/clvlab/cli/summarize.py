@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from clvlab import rfm
+from clvlab.cli import checks
 from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+from clvlab.cli.output import write_files
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``summarize``."""
     parser = subparsers.add_parser(
         "summarize",
@@ -19,12 +21,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=True)
-    parser.add_argument("--out", required=True, help="CSV file to write the RFM table to")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=checks.output_file,
+        metavar="FILE.csv",
+        help="CSV file for the RFM table",
+    )
     parser.set_defaults(func=run)
+    return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Summarise and write the table; the report goes to standard output."""
+    checks.distinct_files([args.file], {"--out": args.out})
     log, _ = load_log(args, report_to=sys.stdout)
     summary = rfm.summarize(
         log,
@@ -33,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         time_unit=args.time_unit,
         amount="amount" if args.amount_col else None,
     )
-    summary.to_csv(args.out, index=False)
+    write_files({args.out: lambda path: summary.to_csv(path, index=False)})
     attrs = summary.attrs
     print(
         f"{attrs['merged_same_day']:,} same-day purchases merged; "
