@@ -101,7 +101,7 @@ def german_args():
 def small_german_csv(tmp_path_factory, cdnow_log):
     """The first 300 CDNOW customers as a German export (fast to fit)."""
     path = tmp_path_factory.mktemp("cli") / "klein.csv"
-    table = cdnow_log[cdnow_log["customer_id"] <= 300]
+    table = cdnow_log[cdnow_log["customer_id"].astype(int) <= 300]
     table = table.rename(columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
     table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
     table.to_csv(path, sep=";", index=False)

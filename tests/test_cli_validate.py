@@ -15,8 +15,10 @@ def test_writes_the_clean_log_and_the_report(german_csv, german_args, tmp_path, 
     assert list(log.columns) == ["customer_id", "date", "amount"]
     assert log["date"].equals(cdnow_log["date"])
     assert log["amount"].sum() == cdnow_log["amount"].sum()
-    table = pd.read_csv(report, index_col="reason")
-    assert table.loc["total", "rows"] == 6919 and table.loc["kept", "rows"] == 6919
+    table = pd.read_csv(report, index_col=["section", "item"])
+    assert table.loc[("rows", "total"), "count"] == 6919
+    assert table.loc[("rows", "kept"), "count"] == 6919
+    assert table.loc[("customers", "kept"), "count"] == 2357
 
 
 def test_report_only(german_csv, german_args, tmp_path, cli):
