@@ -75,7 +75,7 @@ def test_predictions_are_labelled_per_draw_and_customer(two_draws):
     assert expected.dims == ("chain", "draw", "customer_id")
     assert expected.shape == (2, 3, 2357) and expected.name == "expected_purchases"
     assert expected.attrs["t"] == 39
-    assert expected["customer_id"].to_numpy()[0] == 1
+    assert expected["customer_id"].to_numpy()[0] == "1"  # ids are text
     alive = two_draws.probability_alive()
     assert alive.name == "probability_alive" and float(alive.min()) > 0
     assert float(alive.max()) == 1.0  # BG/NBD: no repeat purchase means alive

@@ -34,13 +34,15 @@ def load_cdnow() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``customer_id`` (sample id 1-2357), ``master_id``, ``date`` (datetime64),
+        ``customer_id`` (sample id 1-2357, as text like every customer id in clvlab),
+        ``master_id``, ``date`` (datetime64),
         ``quantity`` (CDs) and ``amount`` (US dollars), 1997-01-01 to 1998-06-30.
     """
-    log = pd.read_csv(
-        data_path("cdnow_transactions.csv"), dtype={"master_id": "string"}, parse_dates=["date"]
+    return pd.read_csv(
+        data_path("cdnow_transactions.csv"),
+        dtype={"customer_id": "string", "master_id": "string"},
+        parse_dates=["date"],
     )
-    return log
 
 
 def load_cdnow_summary() -> pd.DataFrame:
@@ -51,10 +53,10 @@ def load_cdnow_summary() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``customer_id``, ``frequency`` (x), ``recency`` (t_x), ``T`` and
+        ``customer_id`` (text, as in :func:`load_cdnow`), ``frequency`` (x), ``recency`` (t_x), ``T`` and
         ``monetary_value`` (zbar, mean repeat-purchase value).
     """
-    summary = pd.read_csv(data_path("cdnow_summary_reference.csv"))
+    summary = pd.read_csv(data_path("cdnow_summary_reference.csv"), dtype={"ID": "string"})
     return summary.rename(
         columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"}
     )
@@ -91,7 +93,9 @@ def load_grocery() -> pd.DataFrame:
     DataFrame
         ``customer_id`` and ``date`` (datetime64); ``groceryElog`` of BTYDplus.
     """
-    log = pd.read_csv(data_path("grocery_transactions.csv"), parse_dates=["date"])
+    log = pd.read_csv(
+        data_path("grocery_transactions.csv"), dtype={"cust": "string"}, parse_dates=["date"]
+    )
     return log.rename(columns={"cust": "customer_id"})
 
 
@@ -110,9 +114,11 @@ def load_apparel(covariates: bool = False) -> pd.DataFrame:
         ``customer_id``, ``date`` (datetime64) and ``amount``.
     """
     if covariates:
-        table = pd.read_csv(data_path("apparel_static_covariates.csv"))
+        table = pd.read_csv(data_path("apparel_static_covariates.csv"), dtype={"Id": "string"})
         return table.rename(columns={"Id": "customer_id", "Gender": "gender", "Channel": "channel"})
-    log = pd.read_csv(data_path("apparel_transactions.csv"), parse_dates=["Date"])
+    log = pd.read_csv(
+        data_path("apparel_transactions.csv"), dtype={"Id": "string"}, parse_dates=["Date"]
+    )
     return log.rename(columns={"Id": "customer_id", "Date": "date", "Price": "amount"})
 
 
