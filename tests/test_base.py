@@ -9,7 +9,7 @@ import xarray as xr
 
 from clvlab.datasets import load_cdnow_summary
 from clvlab.models import BetaGeo, CLVModel, ModifiedBetaGeo, ParetoNBD
-from clvlab.models.base import _hessian_from_gradient, _numerical_hessian
+from clvlab.models.mle import hessian_from_gradient, negative_log_likelihood, numerical_hessian
 
 PUBLISHED_BG = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
 
@@ -90,14 +90,14 @@ def test_numpy_and_pytensor_likelihoods_agree(model_class):
 
 
 def test_mle_standard_errors_come_from_the_hessian(cdnow, bg_mle):
-    se = bg_mle.standard_errors
+    se = bg_mle.standard_errors_
     assert list(se.index) == ["r", "alpha", "a", "b"]
     # Independent check: invert a function-value Hessian in the natural parameters
     # (scaled, theta = theta_hat * z, so that one step size suits all of them).
     compressed = bg_mle._compressed(bg_mle._data)
-    objective, _ = bg_mle._mle_objective(compressed)
+    objective, _ = negative_log_likelihood(bg_mle, compressed)
     theta = np.array(list(bg_mle.params.values()))
-    hessian = _numerical_hessian(lambda z: objective(np.log(theta * z)), np.ones(4))
+    hessian = numerical_hessian(lambda z: objective(np.log(theta * z)), np.ones(4))
     covariance = np.diag(theta) @ np.linalg.inv(hessian) @ np.diag(theta)
     np.testing.assert_allclose(se, np.sqrt(np.diag(covariance)), rtol=1e-3)
     table = bg_mle.summary()
@@ -112,8 +112,8 @@ def test_hessian_helpers_agree_on_a_quadratic():
         return 0.5 * x @ matrix @ x
 
     x = np.array([0.3, -0.2])
-    np.testing.assert_allclose(_numerical_hessian(f, x), matrix, rtol=1e-6)
-    np.testing.assert_allclose(_hessian_from_gradient(lambda v: matrix @ v, x), matrix)
+    np.testing.assert_allclose(numerical_hessian(f, x), matrix, rtol=1e-6)
+    np.testing.assert_allclose(hessian_from_gradient(lambda v: matrix @ v, x), matrix)
 
 
 def test_from_params_predicts_without_fitting():
@@ -137,7 +137,7 @@ def test_save_and_load_give_identical_predictions(tmp_path, bg_mle):
     loaded = CLVModel.load(path)
     assert type(loaded) is BetaGeo and loaded.method == "mle"
     assert loaded.params == bg_mle.params
-    pd.testing.assert_series_equal(loaded.standard_errors, bg_mle.standard_errors)
+    pd.testing.assert_series_equal(loaded.standard_errors_, bg_mle.standard_errors_)
     assert loaded.log_likelihood_ == bg_mle.log_likelihood_
     xr.testing.assert_identical(loaded.expected_purchases(t=39), bg_mle.expected_purchases(t=39))
     xr.testing.assert_identical(loaded.probability_alive(), bg_mle.probability_alive())
@@ -168,7 +168,7 @@ def test_advi_draws_from_the_approximation(cdnow, bg_mle):
     model = BetaGeo().fit(cdnow, method="advi", draws=300, random_seed=2, n=2000)
     assert dict(model.posterior.sizes) == {"chain": 1, "draw": 300}
     for name, value in bg_mle.params.items():
-        assert abs(model.params[name] - value) < 3 * bg_mle.standard_errors[name], name
+        assert abs(model.params[name] - value) < 3 * bg_mle.standard_errors_[name], name
     assert model.expected_purchases(t=10).shape == (1, 300, 2357)
 
 

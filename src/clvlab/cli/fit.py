@@ -18,10 +18,8 @@ import pandas as pd
 
 from clvlab import rfm
 from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
-from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
-
-MODELS = {cls.name: cls for cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD)}
-METHODS = ("mle", "map", "nuts", "advi")
+from clvlab.models import MODELS
+from clvlab.models.fitting import METHODS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--method",
-        choices=METHODS,
+        choices=list(METHODS),
         default="mle",
         help="mle (default, fastest), map, nuts (full posterior) or advi",
     )
@@ -140,8 +138,8 @@ def _result(model, args: argparse.Namespace, n_customers: int) -> dict:
     if args.method in ("nuts", "advi"):
         posterior = model.posterior
         result["params_sd"] = {k: float(posterior[k].std()) for k in model.param_names}
-    if model.standard_errors is not None:
-        result["params_se"] = {k: float(v) for k, v in model.standard_errors.items()}
+    if model.standard_errors_ is not None:
+        result["params_se"] = {k: float(v) for k, v in model.standard_errors_.items()}
     if model.log_likelihood_ is not None:
         result["loglik"] = model.log_likelihood_
     return result
