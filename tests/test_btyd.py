@@ -166,3 +166,26 @@ def test_count_distribution_sums_to_one_and_has_the_expected_mean(model_class):
     np.testing.assert_allclose(
         mean, model.expected_purchases(customers, t=39).to_numpy().ravel(), rtol=1e-7
     )
+
+
+@pytest.mark.parametrize("t", [-1.0, np.nan, np.inf])
+def test_impossible_horizons_are_rejected(two_draws, t):
+    # Regression: negative horizons gave negative expectations and probabilities above 1,
+    # t = inf gave NaN or inf.
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.expected_purchases(t=t)
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.probability_of_purchases(n=1, t=t)
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.expected_purchases_new_customer(t=[1.0, t])
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+def test_nothing_happens_in_no_time(model_class):
+    # Regression: Pareto/NBD's P(X(0) = 1) was NaN.
+    model = model_class.from_params(PARAMS[model_class])
+    customers = table()
+    assert (model.probability_of_purchases(customers, n=0, t=0).to_numpy() == 1.0).all()
+    assert (model.probability_of_purchases(customers, n=1, t=0).to_numpy() == 0.0).all()
+    assert (model.expected_purchases(customers, t=0).to_numpy() == 0.0).all()
+    assert float(model.expected_purchases_new_customer(t=[0.0]).squeeze()) == 0.0

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.optimize
 import xarray as xr
 
 from clvlab.errors import ConvergenceWarning
@@ -112,8 +113,9 @@ def check_options(method: str, nuts_sampler: str | None, options: Mapping[str, A
     if method == "mle":
         valid, unknown = set(MLE_OPTIONS), [k for k in options if k not in MLE_OPTIONS]
     elif method == "map":
-        valid = _names(pm.find_MAP) - fixed - {"return_inferencedata", "method"}
-        valid |= {"method", "maxiter", "tol"}
+        # find_MAP passes its other keywords to scipy.optimize.minimize.
+        valid = _names(pm.find_MAP) - fixed - {"return_inferencedata"}
+        valid |= _names(scipy.optimize.minimize) - {"fun", "x0", "args", "jac", "hess", "hessp"}
         unknown = [k for k in options if k not in valid]
     elif method == "advi":
         valid = _names(pm.fit) - fixed - {"method"} | {"obj_optimizer", "callbacks", "obj_n_mc"}

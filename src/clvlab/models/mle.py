@@ -233,7 +233,7 @@ def _check(model: CLVModel, fit: MLEResult, u0: np.ndarray, objective: Objective
             "between customers). Estimates and standard errors there are not meaningful: "
             "use a simpler model, or method='nuts' or 'map' where the priors hold them.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     elif fit.gradient is not None and np.max(np.abs(fit.gradient)) > GRADIENT_TOLERANCE:
         warnings.warn(
@@ -242,7 +242,7 @@ def _check(model: CLVModel, fit: MLEResult, u0: np.ndarray, objective: Objective
             "iterations): the estimates are not an optimum. Refit with more iterations "
             "(fit(..., method='mle', maxiter=5000)), or check the data.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     if fit.standard_errors is not None and not np.all(np.isfinite(fit.standard_errors)):
         bad = list(fit.standard_errors.index[~np.isfinite(fit.standard_errors)])
@@ -251,7 +251,7 @@ def _check(model: CLVModel, fit: MLEResult, u0: np.ndarray, objective: Objective
             "Hessian is singular there: the likelihood is flat in some direction). Treat "
             "those estimates as unidentified.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
