@@ -81,6 +81,7 @@ def run(
     nuts_sampler: str,
     target_accept: float,
     progressbar: bool,
+    store_log_likelihood: bool,
     options: dict[str, Any],
 ) -> Fit:
     """Fit ``model`` to the validated ``frame`` by ``method`` (see the module docs)."""
@@ -119,6 +120,6 @@ def run(
             **options,
         )
     pointwise = None
-    if model.weights is None:  # rows are customers
+    if store_log_likelihood and model.weights is None:  # rows are customers
         pointwise = pointwise_log_likelihood(model, frame, posterior)
     return Fit(posterior, sample_stats=sample_stats, pointwise=pointwise)
