@@ -37,7 +37,7 @@ import pymc as pm
 import xarray as xr
 
 from clvlab.errors import DataValidationError
-from clvlab.models.bayes import check_options
+from clvlab.models.bayes import check_options, check_priors
 
 DEFAULT_STAGES: tuple[str, ...] = ("awareness", "consideration", "decision", "purchase")
 DEFAULT_CHANNELS: tuple[str, ...] = ("search", "social", "email", "display")
@@ -221,6 +221,8 @@ class FunnelModel:
         The validated counts fitted (groups x stages).
     stages_ : list of str
         The stages fitted, in order.
+    model_ : pymc.Model
+        The PyMC model fitted.
     """
 
     def __init__(
@@ -229,25 +231,14 @@ class FunnelModel:
         group: str = "channel",
         priors: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        priors = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (priors or {}).items()}
-        unknown = sorted(set(priors) - set(DEFAULT_PRIORS))
-        if unknown:
-            raise ValueError(
-                f"FunnelModel has no parameter(s) {unknown}; priors can be set for "
-                f"{list(DEFAULT_PRIORS)}."
-            )
-        for name, spec in priors.items():
-            if not isinstance(spec, Mapping) or "dist" not in spec:
-                raise ValueError(
-                    f"prior for {name!r} must be a dict like "
-                    f'{{"dist": "Beta", "alpha": 1.0, "beta": 1.0}}, got {spec!r}.'
-                )
+        priors = check_priors(priors, list(DEFAULT_PRIORS), "FunnelModel")
         self.stages = None if stages is None else list(stages)
         self.group = group
         self.priors = priors
         self.idata: xr.DataTree | None = None
         self.counts_: pd.DataFrame | None = None
         self.stages_: list[str] | None = None
+        self.model_: pm.Model | None = None
 
     def _prepare(self, data: pd.DataFrame) -> pd.DataFrame:
         """Validated wide counts (groups x stages, in stage order)."""
@@ -349,7 +340,8 @@ class FunnelModel:
                 nuts_sampler=nuts_sampler,
                 **kwargs,
             )
-        self.idata, self.counts_, self.stages_ = idata, counts, list(counts.columns)
+        self.idata, self.model_ = idata, model
+        self.counts_, self.stages_ = counts, list(counts.columns)
         return self
 
     def _posterior(self) -> xr.Dataset:

@@ -29,6 +29,7 @@ given to the constructor and overrides the defaults (covariate coefficients defa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from abc import ABC, abstractmethod
@@ -41,6 +42,7 @@ import pandas as pd
 import xarray as xr
 
 from clvlab.models import fitting, registry
+from clvlab.models.bayes import Settings, build_pymc_model, check_options, check_priors
 from clvlab.models.compression import CompressedData, compress
 from clvlab.models.data import DataSpec, validate_table
 from clvlab.models.params import COVARIATE_PREFIX, Parameter, ParameterLayout
@@ -119,19 +121,7 @@ class CLVModel(ABC):
             self.layout.covariate_columns,
             weights,
         )
-        priors = dict(priors or {})
-        unknown = sorted(set(priors) - set(self.layout.names))
-        if unknown:
-            raise ValueError(
-                f"{type(self).__name__} has no parameter(s) {unknown}; "
-                f"priors can be set for {list(self.layout.names)}."
-            )
-        for name, spec in priors.items():
-            if not isinstance(spec, Mapping) or "dist" not in spec:
-                raise ValueError(
-                    f"prior for {name!r} must be a dict like "
-                    f'{{"dist": "HalfNormal", "sigma": 5.0}}, got {spec!r}.'
-                )
+        priors = check_priors(priors, self.layout.names, type(self).__name__)
         self.priors = priors
         self.idata: xr.DataTree | None = None
         self.method: str | None = None
@@ -229,8 +219,6 @@ class CLVModel(ABC):
 
     def build_model(self, data: pd.DataFrame) -> Any:
         """Return the PyMC model for ``data`` (:func:`clvlab.models.bayes.build_pymc_model`)."""
-        from clvlab.models.bayes import build_pymc_model
-
         frame = self.validate_data(data)
         return build_pymc_model(self, self._compressed(frame), self._resolve_priors(frame))
 
@@ -306,35 +294,27 @@ class CLVModel(ABC):
         DataValidationError
             The data fail a check.
         """
-        from clvlab.models.bayes import check_options
-
         fitting.check_method(method)
-        nuts_sampler = nuts_sampler or self.default_nuts_sampler
-        check_options(method, nuts_sampler, kwargs)
+        settings = Settings(
+            draws,
+            tune,
+            chains,
+            random_seed,
+            nuts_sampler or self.default_nuts_sampler,
+            target_accept,
+            progressbar,
+        )
+        check_options(method, settings.nuts_sampler, kwargs)
         frame = self.validate_data(data)
         self._validate_for_fit(frame)
         fit = fitting.run(
             self,
             frame,
             method,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=random_seed,
-            nuts_sampler=nuts_sampler,
-            target_accept=target_accept,
-            progressbar=progressbar,
+            settings,
             store_log_likelihood=store_log_likelihood,
             options=dict(kwargs),
         )
-        fit_info = {
-            "draws": draws,
-            "tune": tune,
-            "chains": chains,
-            "random_seed": random_seed,
-            "nuts_sampler": nuts_sampler,
-            "target_accept": target_accept,
-        }
         idata = make_datatree(
             self,
             frame,
@@ -342,7 +322,7 @@ class CLVModel(ABC):
             method=method,
             sample_stats=fit.sample_stats,
             log_likelihood=fit.pointwise,
-            fit_info=fit_info,
+            fit_info=dataclasses.asdict(settings),
             standard_errors=fit.standard_errors,
             point_log_likelihood=fit.log_likelihood,
         )

@@ -18,7 +18,8 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NUTS_SAMPLERS",
+    "Settings",
     "build_pymc_model",
     "check_options",
+    "check_priors",
     "find_map",
     "fit_advi",
     "sample_nuts",
@@ -66,6 +69,31 @@ def build_pymc_model(
         loglik = model._log_likelihood(compressed.values, linked, pt)
         pm.Potential("log_likelihood", pt.dot(compressed.weights, loglik))
     return pymc_model
+
+
+def check_priors(
+    priors: Mapping[str, Any] | None, names: Sequence[str], owner: str
+) -> dict[str, dict[str, Any]]:
+    """Prior overrides ``{name: {"dist": <PyMC distribution>, **arguments}}`` as dicts.
+
+    Raises
+    ------
+    ValueError
+        If a name is not one of ``names`` or a spec is not a dict with ``"dist"``.
+    """
+    priors = dict(priors or {})
+    unknown = sorted(set(priors) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{owner} has no parameter(s) {unknown}; priors can be set for {list(names)}."
+        )
+    for name, spec in priors.items():
+        if not isinstance(spec, Mapping) or "dist" not in spec:
+            raise ValueError(
+                f"prior for {name!r} must be a dict like "
+                f'{{"dist": "HalfNormal", "sigma": 5.0}}, got {spec!r}.'
+            )
+    return {name: dict(spec) for name, spec in priors.items()}
 
 
 # ----------------------------------------------------------------- options
@@ -155,22 +183,28 @@ def _nutpie_sample() -> Any:
     return nutpie.sample
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The sampler settings ``fit`` takes by name (stored as ``fit_info``)."""
+
+    draws: int
+    tune: int
+    chains: int
+    random_seed: int | None
+    nuts_sampler: str
+    target_accept: float
+    progressbar: bool
+
+
 # ----------------------------------------------------------------- NUTS
 def sample_nuts(
-    model: CLVModel,
-    pymc_model: Any,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    random_seed: int | None,
-    nuts_sampler: str,
-    target_accept: float,
-    progressbar: bool,
-    **kwargs: Any,
+    model: CLVModel, pymc_model: Any, settings: Settings, **kwargs: Any
 ) -> tuple[xr.Dataset, xr.Dataset]:
     """NUTS draws of the model's free parameters, and the sampler statistics."""
     names = list(model.layout.names)
+    draws, tune, chains = settings.draws, settings.tune, settings.chains
+    random_seed, nuts_sampler = settings.random_seed, settings.nuts_sampler
+    target_accept, progressbar = settings.target_accept, settings.progressbar
     if nuts_sampler == NUTPIE_PYFUNC:
         # nutpie's sampler on the density compiled (and cached) by PyTensor; chains in up
         # to `cores` forked processes, the same draws whatever `cores` is.

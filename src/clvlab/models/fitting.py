@@ -73,14 +73,8 @@ def run(
     model: CLVModel,
     frame: pd.DataFrame,
     method: str,
+    settings: bayes.Settings,
     *,
-    draws: int,
-    tune: int,
-    chains: int,
-    random_seed: int | None,
-    nuts_sampler: str,
-    target_accept: float,
-    progressbar: bool,
     store_log_likelihood: bool,
     options: dict[str, Any],
 ) -> Fit:
@@ -99,26 +93,24 @@ def run(
     if method == "map":
         if "initvals" not in options:
             options["initvals"] = _start(model, frame)
-        point = bayes.find_map(model, pymc_model, random_seed, progressbar, **options)
+        point = bayes.find_map(
+            model, pymc_model, settings.random_seed, settings.progressbar, **options
+        )
         loglik = model.log_likelihood(frame, {k: np.asarray(v) for k, v in point.items()})
         return Fit(point_dataset(point, layout), log_likelihood=loglik)
     if method == "advi":
         if "start" not in options:
             options["start"] = _start(model, frame)
-        posterior = bayes.fit_advi(model, pymc_model, draws, random_seed, progressbar, **options)
-    else:
-        posterior, sample_stats = bayes.sample_nuts(
+        posterior = bayes.fit_advi(
             model,
             pymc_model,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=random_seed,
-            nuts_sampler=nuts_sampler,
-            target_accept=target_accept,
-            progressbar=progressbar,
+            settings.draws,
+            settings.random_seed,
+            settings.progressbar,
             **options,
         )
+    else:
+        posterior, sample_stats = bayes.sample_nuts(model, pymc_model, settings, **options)
     pointwise = None
     if store_log_likelihood and model.weights is None:  # rows are customers
         pointwise = pointwise_log_likelihood(model, frame, posterior)
