@@ -103,7 +103,7 @@ def test_nuts_through_the_shared_machinery(data, mle, tmp_path):
     model = ToyPoisson(covariates={"lam": ["z"]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws for the diagnostics
-        model.fit(data, draws=200, tune=200, chains=2, random_seed=1, nuts_sampler="pymc")
+        model.fit(data, draws=200, tune=200, chains=2, cores=1, random_seed=1, nuts_sampler="pymc")
     posterior = model.posterior
     assert posterior["gamma_lam"].dims == ("chain", "draw", "lam_covariate")
     assert abs(model.params["lam"] - mle.params["lam"]) < 3 * mle.standard_errors_["lam"]

@@ -30,7 +30,6 @@ given to the constructor and overrides the defaults (covariate coefficients defa
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -46,7 +45,7 @@ from clvlab.models.bayes import Settings, build_pymc_model, check_options, check
 from clvlab.models.compression import CompressedData, compress
 from clvlab.models.data import DataSpec, validate_table
 from clvlab.models.params import COVARIATE_PREFIX, Parameter, ParameterLayout
-from clvlab.models.results import make_datatree, point_dataset, summary_table
+from clvlab.models.results import load_model, make_datatree, point_dataset, summary_table
 
 __all__ = ["CLVModel"]
 
@@ -400,23 +399,4 @@ class CLVModel(ABC):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CLVModel:
         """Read a model written by :meth:`save`; ``CLVModel.load`` works for any model."""
-        tree = xr.open_datatree(path).load()
-        tree.close()
-        stored = tree.attrs.get("clvlab_model")
-        model_cls = registry.model_class(stored)
-        if not issubclass(model_cls, cls):
-            raise ValueError(f"{path} holds a {model_cls.__name__} model, not a {cls.__name__}.")
-        model = model_cls(
-            priors=json.loads(tree.attrs["user_priors"]),
-            covariates=json.loads(tree.attrs.get("covariates", "null")),
-            weights=json.loads(tree.attrs.get("weights", "null")),
-        )
-        model.method = tree.attrs["method"]
-        model.idata = tree
-        se = json.loads(tree.attrs["standard_errors"])
-        model.standard_errors_ = None if se is None else pd.Series(se, name="se")
-        model.log_likelihood_ = json.loads(tree.attrs["log_likelihood"])
-        if "fit_data" in tree:
-            frame = tree["fit_data"].to_dataset().to_dataframe().reset_index()
-            model._data = model.validate_data(frame)
-        return model
+        return load_model(path, cls)

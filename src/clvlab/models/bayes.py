@@ -105,6 +105,20 @@ def _names(fn: Any) -> set[str]:
     }
 
 
+#: nutpie.sample's arguments that :func:`clvlab.models.sampling.sample_chains` sets itself.
+_SET_FOR_NUTPIE = {
+    "compiled_model",
+    "draws",
+    "tune",
+    "chains",
+    "seed",
+    "progress_bar",
+    "progress_callback",
+    "blocking",
+    "return_raw_trace",
+}
+
+
 def _nutpie_settings_accept(options: Mapping[str, Any]) -> list[str]:
     """Names in ``options`` that nutpie's sampler settings do not have."""
     from nutpie import _lib  # the settings object nutpie.sample fills from its **kwargs
@@ -149,20 +163,9 @@ def check_options(method: str, nuts_sampler: str | None, options: Mapping[str, A
         valid = _names(pm.fit) - fixed - {"method"} | {"obj_optimizer", "callbacks", "obj_n_mc"}
         unknown = [k for k in options if k not in valid]
     elif nuts_sampler == NUTPIE_PYFUNC:
-        valid = _names(pm.sample) & {"cores"} | (
-            _names(_nutpie_sample())
-            - {
-                "compiled_model",
-                "draws",
-                "tune",
-                "chains",
-                "seed",
-                "progress_bar",
-                "progress_callback",
-                "blocking",
-                "return_raw_trace",
-            }
-        )
+        import nutpie
+
+        valid = {"cores"} | (_names(nutpie.sample) - _SET_FOR_NUTPIE)
         unknown = _nutpie_settings_accept({k: v for k, v in options.items() if k not in valid})
     else:
         valid = _names(pm.sample) - fixed - {"compute_convergence_checks", "return_inferencedata"}
@@ -172,15 +175,9 @@ def check_options(method: str, nuts_sampler: str | None, options: Mapping[str, A
         sampler = f", nuts_sampler={nuts_sampler!r}" if method == "nuts" else ""
         raise TypeError(
             f"fit(method={method!r}{sampler}) got unexpected keyword argument(s) {unknown}; "
-            f"valid keywords are draws, tune, chains, random_seed, nuts_sampler, "
-            f"target_accept, progressbar and {sorted(valid)}."
+            "valid keywords are draws, tune, chains, random_seed, nuts_sampler, "
+            f"target_accept, progressbar, store_log_likelihood and {sorted(valid)}."
         )
-
-
-def _nutpie_sample() -> Any:
-    import nutpie
-
-    return nutpie.sample
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ method                      columns
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from clvlab.models.params import ParameterLayout
 
 __all__ = [
+    "load_model",
     "make_datatree",
     "point_dataset",
     "pointwise_log_likelihood",
@@ -174,3 +176,34 @@ def summary_table(model: CLVModel, **kwargs: Any) -> pd.DataFrame:
         return table
     kind = "all" if model.method == "nuts" else "stats"
     return az.summary(model.idata, var_names=names, kind=kind, **kwargs)
+
+
+def load_model(path: str | os.PathLike[str], cls: type[CLVModel]) -> CLVModel:
+    """Read a model written by ``save``; its class comes from the registry.
+
+    Raises
+    ------
+    ValueError
+        If the file holds a model that is not a ``cls``.
+    """
+    from clvlab.models.registry import model_class
+
+    tree = xr.open_datatree(path).load()
+    tree.close()
+    model_cls = model_class(tree.attrs.get("clvlab_model"))
+    if not issubclass(model_cls, cls):
+        raise ValueError(f"{path} holds a {model_cls.__name__} model, not a {cls.__name__}.")
+    model = model_cls(
+        priors=json.loads(tree.attrs["user_priors"]),
+        covariates=json.loads(tree.attrs.get("covariates", "null")),
+        weights=json.loads(tree.attrs.get("weights", "null")),
+    )
+    model.method = tree.attrs["method"]
+    model.idata = tree
+    se = json.loads(tree.attrs["standard_errors"])
+    model.standard_errors_ = None if se is None else pd.Series(se, name="se")
+    model.log_likelihood_ = json.loads(tree.attrs["log_likelihood"])
+    if "fit_data" in tree:
+        frame = tree["fit_data"].to_dataset().to_dataframe().reset_index()
+        model._data = model.validate_data(frame)
+    return model
