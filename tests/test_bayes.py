@@ -57,3 +57,14 @@ def test_advi_on_identical_customers_does_not_run_away():
         warnings.simplefilter("error", ConvergenceWarning)
         model = BetaGeo().fit(same, method="advi", draws=100, random_seed=1, n=3000)
     assert model.params["r"] < 100
+
+
+@pytest.mark.filterwarnings("ignore:The optimizer did not converge")
+def test_map_running_to_the_edge_warns():
+    # Identical customers and priors too wide to hold the shapes and rates.
+    same = pd.DataFrame({"customer_id": range(100), "frequency": 2, "recency": 20.0, "T": 30.0})
+    wide = {k: {"dist": "HalfFlat"} for k in ("r", "alpha", "a", "b")}
+    with pytest.warns(ConvergenceWarning, match=r"MAP for BetaGeo failed: .* edge"):
+        BetaGeo(priors=wide).fit(
+            same, method="map", initvals={"r": 1e8, "alpha": 1e9, "a": 1.0, "b": 1e8}
+        )

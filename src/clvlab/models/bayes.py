@@ -28,7 +28,7 @@ import xarray as xr
 
 from clvlab.errors import ConvergenceWarning
 from clvlab.models.compression import CompressedData
-from clvlab.models.mle import BOUNDARY, MLE_OPTIONS
+from clvlab.models.mle import MLE_OPTIONS
 from clvlab.models.sampling import NUTPIE_PYFUNC, compile_for_nutpie, sample_chains
 
 if TYPE_CHECKING:
@@ -293,25 +293,31 @@ def fit_advi(
     posterior = approx.sample(draws, random_seed=random_seed)["posterior"].to_dataset()
     posterior = posterior[list(model.layout.names)]
     means = {name: posterior[name].mean(("chain", "draw")).to_numpy() for name in posterior}
-    edge = [
-        p.name
-        for p in model.layout.parameters
-        if p.support.transform != "identity"
-        and np.any(np.abs(p.support.to_unconstrained(means[p.name])) > BOUNDARY)
-    ]
     history = np.asarray(approx.hist)
-    if edge or (history.size and not np.isfinite(history[-1])):
-        warnings.warn(
-            f"ADVI for {type(model).__name__} failed: "
-            + (
-                f"the approximation of {edge} ran to the edge of the parameter range "
-                f"({', '.join(f'{n} = {float(np.max(means[n])):.3g}' for n in edge)}); "
-                if edge
-                else "its objective ended non-finite; "
-            )
-            + "the result is not a posterior. Use method='nuts' (or 'map'), or check that "
-            "the data vary between customers.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
+    failed = (
+        "its objective ended non-finite" if history.size and not np.isfinite(history[-1]) else ""
+    )
+    warn_if_runaway(model, "ADVI", means, failed, stacklevel=6)
     return posterior
+
+
+def warn_if_runaway(
+    model: CLVModel, method: str, values: Mapping[str, Any], failed: str = "", stacklevel: int = 5
+) -> None:
+    """Warn (ConvergenceWarning) if ``values`` ran to the edge of the parameter space, or
+    ``failed`` says why the method failed; ``stacklevel`` points at the user's ``fit``."""
+    edge = model.layout.at_edge(values)
+    if not (edge or failed):
+        return
+    reason = failed or (
+        "the estimates of "
+        + ", ".join(f"{label} = {value:.3g}" for label, value in edge.items())
+        + " ran to the edge of the parameter range"
+    )
+    warnings.warn(
+        f"{method} for {type(model).__name__} failed: {reason}; the result does not describe "
+        "the data. Use method='nuts', tighter priors, or check that the data vary between "
+        "customers.",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )

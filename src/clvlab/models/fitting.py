@@ -96,6 +96,7 @@ def run(
         point = bayes.find_map(
             model, pymc_model, settings.random_seed, settings.progressbar, **options
         )
+        bayes.warn_if_runaway(model, "MAP", point)
         loglik = model.log_likelihood(frame, {k: np.asarray(v) for k, v in point.items()})
         return Fit(point_dataset(point, layout), log_likelihood=loglik)
     if method == "advi":

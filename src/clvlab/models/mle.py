@@ -49,8 +49,6 @@ MLE_OPTIONS = ("maxiter", "maxfun", "maxcor", "ftol", "gtol", "eps", "maxls")
 #: Largest gradient (of the negative log-likelihood in the unconstrained vector) at an
 #: optimum; larger means the optimiser stopped early.
 GRADIENT_TOLERANCE = 1e-3
-#: Unconstrained values beyond this (log 18: 6.6e7 or 1.5e-8) count as the support's edge.
-BOUNDARY = 18.0
 
 Objective = Callable[[np.ndarray], float]
 
@@ -72,8 +70,9 @@ class MLEResult:
         L-BFGS-B's result.
     gradient : numpy.ndarray or None
         Gradient of the objective at the estimates (after the Newton step).
-    at_boundary : list of str
-        Parameters whose estimate ran to the edge of the support.
+    at_boundary : dict of str to float
+        Estimates that ran to the edge of their support, by label
+        (:meth:`~clvlab.models.params.ParameterLayout.at_edge`).
     """
 
     point: dict[str, Any]
@@ -81,7 +80,7 @@ class MLEResult:
     log_likelihood: float
     result: Any
     gradient: np.ndarray | None
-    at_boundary: list[str]
+    at_boundary: dict[str, float]
 
 
 def negative_log_likelihood(
@@ -171,20 +170,11 @@ def maximize_likelihood(
         log_likelihood=-objective(u),
         result=result,
         gradient=grad,
-        at_boundary=[
-            label
-            for label, p_u, spec in zip(layout.labels(), u, _specs(layout), strict=True)
-            if spec.support.transform != "identity" and abs(p_u) > BOUNDARY
-        ],
+        at_boundary=layout.at_edge(point),
     )
     if uncertainty:
         _check(model, fit, u0, objective)
     return fit
-
-
-def _specs(layout: Any) -> list[Any]:
-    """The parameter spec of each vector element."""
-    return [p for p in layout.parameters for _ in range(int(np.prod(layout.shape(p))))]
 
 
 def _polish(
@@ -224,8 +214,7 @@ def _check(model: CLVModel, fit: MLEResult, u0: np.ndarray, objective: Objective
             "customers made repeat purchases."
         )
     if fit.at_boundary:
-        estimates = dict(zip(model.layout.labels(), model.layout.flatten(fit.point), strict=True))
-        values = ", ".join(f"{label} = {estimates[label]:.3g}" for label in fit.at_boundary)
+        values = ", ".join(f"{label} = {value:.3g}" for label, value in fit.at_boundary.items())
         warnings.warn(
             f"{name} maximum likelihood: {values} ran to the edge of the parameter range; "
             "the likelihood keeps rising towards it, so the data do not pin these "

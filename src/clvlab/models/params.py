@@ -47,6 +47,7 @@ import scipy.special
 
 __all__ = [
     "COVARIATE_PREFIX",
+    "EDGE",
     "POSITIVE",
     "REAL",
     "UNIT_INTERVAL",
@@ -55,6 +56,8 @@ __all__ = [
     "Support",
 ]
 
+#: Unconstrained values beyond this (log 18: 6.6e7 or 1.5e-8) count as the support's edge.
+EDGE = 18.0
 #: Key prefix of covariate columns among the data columns handed to a likelihood.
 COVARIATE_PREFIX = "covariate:"
 
@@ -247,6 +250,25 @@ class ParameterLayout:
         return np.concatenate(
             [np.ravel(p.support.slope(np.asarray(values[p.name]))) for p in self.parameters]
         )
+
+    def at_edge(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """Elements of ``values`` whose unconstrained value exceeds :data:`EDGE` in size
+        (log or logit scale; real parameters have no edge), by label: estimates that ran
+        to the edge of their support."""
+        flat = self.flatten(values)
+        transformed = [
+            p.support.transform != "identity"
+            for p in self.parameters
+            for _ in range(int(np.prod(self.shape(p))))
+        ]
+        unconstrained = self.pack(values)
+        return {
+            label: float(value)
+            for label, value, u, bounded in zip(
+                self.labels(), flat, unconstrained, transformed, strict=True
+            )
+            if bounded and abs(u) > EDGE
+        }
 
     def labels(self) -> list[str]:
         """One label per vector element: ``"r"``, or ``"gamma_alpha[age]"`` for vectors."""
