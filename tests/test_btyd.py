@@ -190,3 +190,23 @@ def test_nothing_happens_in_no_time(model_class):
     assert (model.probability_of_purchases(customers, n=1, t=0).to_numpy() == 0.0).all()
     assert (model.expected_purchases(customers, t=0).to_numpy() == 0.0).all()
     assert float(model.expected_purchases_new_customer(t=[0.0]).squeeze()) == 0.0
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ParetoNBD])
+def test_a_covariate_on_alpha_reaches_fit_gradient_and_predictions(model_class):
+    from clvlab.models.mle import negative_log_likelihood, numerical_gradient
+
+    data = model_class.simulate_population(PARAMS[model_class], 300, T=30.0, seed=4)
+    data["z"] = np.random.default_rng(5).normal(size=len(data))
+    model = model_class(covariates={"alpha": ["z"]}).fit(data, method="mle")
+    assert model.summary().index[-1] == "gamma_alpha[z]"
+    objective, gradient = negative_log_likelihood(model, model._compressed(model._data))
+    u = model.layout.pack(model.params) + 0.1
+    np.testing.assert_allclose(gradient(u), numerical_gradient(objective, u), rtol=1e-5)
+    # alpha_i = alpha_0 exp(-gamma z_i): with gamma > 0, a larger z means more purchases.
+    fixed = model_class.from_params(
+        {**PARAMS[model_class], "gamma_alpha": [0.5]}, covariates={"alpha": ["z"]}
+    )
+    two = table().iloc[[1, 1]].assign(customer_id=[1, 2], z=[-1.0, 1.0])
+    low, high = fixed.expected_purchases(two, t=10).to_numpy().ravel()
+    assert high > low
