@@ -9,7 +9,8 @@ A model module declares
 * the hooks ``_log_likelihood(data, params, xp)`` (per row, written once with array
   functions from ``xp``: numpy or pytensor.tensor, see :mod:`clvlab.models.xp`),
   ``_default_priors(data)``, ``_initial_params(data)`` and optionally ``_validate(frame)``
-  and ``_log_likelihood_gradient(data, params)``.
+  (every table), ``_validate_for_fit(frame)`` (tables to fit) and
+  ``_log_likelihood_gradient(data, params)``.
 
 Everything else lives in one module per job: input checks (:mod:`~clvlab.models.data`),
 compression (:mod:`~clvlab.models.compression`), parameter specs
