@@ -106,3 +106,31 @@ def small_german_csv(tmp_path_factory, cdnow_log):
     table = table.assign(Datum=table["Datum"].dt.strftime("%d.%m.%Y"))
     table.to_csv(path, sep=";", index=False)
     return path
+
+
+@pytest.fixture
+def holdout_data():
+    """Five customers with calibration summaries and holdout purchases (two durations)."""
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 5],
+            "frequency": [0, 0, 2, 9, 12],
+            "recency": [0.0, 0.0, 30.43, 20.0, 38.0],
+            "T": [38.86, 30.0, 38.86, 35.0, 38.5],
+            "frequency_holdout": [0, 1, 1, 0, 6],
+            "duration_holdout": [39.0, 39.0, 39.0, 39.0, 20.0],
+        }
+    )
+
+
+@pytest.fixture
+def published_models():
+    """BG/NBD and MBG/NBD with their published CDNOW estimates (weeks, REFERENCE.md)."""
+    from clvlab.models import BetaGeo, ModifiedBetaGeo
+
+    return {
+        "BG/NBD": BetaGeo.from_params({"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}),
+        "MBG/NBD": ModifiedBetaGeo.from_params(
+            {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+        ),
+    }

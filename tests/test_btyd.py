@@ -79,9 +79,9 @@ def test_predictions_are_labelled_per_draw_and_customer(two_draws):
     alive = two_draws.probability_alive()
     assert alive.name == "probability_alive" and float(alive.min()) > 0
     assert float(alive.max()) == 1.0  # BG/NBD: no repeat purchase means alive
-    prob = two_draws.probability_of_purchases(2, t=10)
+    prob = two_draws.probability_of_purchases(n=2, t=10)
     assert prob.dims == expected.dims and prob.attrs == {"n": 2, "t": 10}
-    new = two_draws.expected_purchases_new_customer([1, 10, 52])
+    new = two_draws.expected_purchases_new_customer(t=[1, 10, 52])
     assert new.dims == ("chain", "draw", "t") and new.shape == (2, 3, 3)
     np.testing.assert_array_equal(new["t"], [1.0, 10.0, 52.0])
 
@@ -94,7 +94,7 @@ def test_chunked_evaluation_matches_one_pass(two_draws, monkeypatch):
 
 def test_negative_or_fractional_n_is_rejected(two_draws):
     with pytest.raises(ValueError, match="non-negative whole number"):
-        two_draws.probability_of_purchases(1.5, t=10)
+        two_draws.probability_of_purchases(n=1.5, t=10)
 
 
 def test_posterior_predictive_replicates_every_customer(two_draws):
@@ -124,7 +124,9 @@ def test_simulation_matches_the_expected_purchases_formula(model_class):
     """Mean simulated repeat purchases of new customers over T = E[X(T)] (eq. 9 for BG)."""
     params = PARAMS[model_class]
     data = model_class.simulate_population(params, 40_000, T=39.0, seed=11)
-    expected = float(model_class.from_params(params).expected_purchases_new_customer(39).squeeze())
+    expected = float(
+        model_class.from_params(params).expected_purchases_new_customer(t=39).squeeze()
+    )
     standard_error = data["frequency"].std() / np.sqrt(len(data))
     assert abs(data["frequency"].mean() - expected) < 4 * standard_error
 
@@ -137,7 +139,7 @@ def test_simulated_counts_follow_the_count_distribution(model_class):
     newcomers = pd.DataFrame({"customer_id": [0], "frequency": [0], "recency": [0.0], "T": [0.0]})
     model = model_class.from_params(params)
     for n in range(4):
-        p = float(model.probability_of_purchases(n, 20.0, newcomers).squeeze())
+        p = float(model.probability_of_purchases(newcomers, n=n, t=20.0).squeeze())
         share = (data["frequency"] == n).mean()
         assert abs(share - p) < 4 * np.sqrt(p * (1 - p) / len(data)) + 1e-4, n
 
@@ -155,10 +157,57 @@ def test_count_distribution_sums_to_one_and_has_the_expected_mean(model_class):
         }
     )
     probs = np.array(
-        [model.probability_of_purchases(n, 39, customers).to_numpy().ravel() for n in range(250)]
+        [
+            model.probability_of_purchases(customers, n=n, t=39).to_numpy().ravel()
+            for n in range(250)
+        ]
     )
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-8)
     mean = (np.arange(250)[:, None] * probs).sum(axis=0)
     np.testing.assert_allclose(
         mean, model.expected_purchases(customers, t=39).to_numpy().ravel(), rtol=1e-7
     )
+
+
+@pytest.mark.parametrize("t", [-1.0, np.nan, np.inf])
+def test_impossible_horizons_are_rejected(two_draws, t):
+    # Regression: negative horizons gave negative expectations and probabilities above 1,
+    # t = inf gave NaN or inf.
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.expected_purchases(t=t)
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.probability_of_purchases(n=1, t=t)
+    with pytest.raises(ValueError, match="finite, non-negative horizon"):
+        two_draws.expected_purchases_new_customer(t=[1.0, t])
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+def test_nothing_happens_in_no_time(model_class):
+    # Regression: Pareto/NBD's P(X(0) = 1) was NaN, e.g. at beta = 8 (exp(log 8) - 8 < 0).
+    params = {**PARAMS[model_class], **({"beta": 8.0} if model_class is ParetoNBD else {})}
+    model = model_class.from_params(params)
+    customers = table()
+    assert (model.probability_of_purchases(customers, n=0, t=0).to_numpy() == 1.0).all()
+    assert (model.probability_of_purchases(customers, n=1, t=0).to_numpy() == 0.0).all()
+    assert (model.expected_purchases(customers, t=0).to_numpy() == 0.0).all()
+    assert float(model.expected_purchases_new_customer(t=[0.0]).squeeze()) == 0.0
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ParetoNBD])
+def test_a_covariate_on_alpha_reaches_fit_gradient_and_predictions(model_class):
+    from clvlab.models.mle import negative_log_likelihood, numerical_gradient
+
+    data = model_class.simulate_population(PARAMS[model_class], 300, T=30.0, seed=4)
+    data["z"] = np.random.default_rng(5).normal(size=len(data))
+    model = model_class(covariates={"alpha": ["z"]}).fit(data, method="mle")
+    assert model.summary().index[-1] == "gamma_alpha[z]"
+    objective, gradient = negative_log_likelihood(model, model._compressed(model._data))
+    u = model.layout.pack(model.params) + 0.1
+    np.testing.assert_allclose(gradient(u), numerical_gradient(objective, u), rtol=1e-5)
+    # alpha_i = alpha_0 exp(-gamma z_i): with gamma > 0, a larger z means more purchases.
+    fixed = model_class.from_params(
+        {**PARAMS[model_class], "gamma_alpha": [0.5]}, covariates={"alpha": ["z"]}
+    )
+    two = table().iloc[[1, 1]].assign(customer_id=[1, 2], z=[-1.0, 1.0])
+    low, high = fixed.expected_purchases(two, t=10).to_numpy().ravel()
+    assert high > low

@@ -148,3 +148,29 @@ def test_plot_conversion_rates_draws_every_interval(fitted, simulated):
         [lines[0][0][0], lines[0][1][0]], overall.iloc[0][["hdi_lower", "hdi_upper"]]
     )
     plt.close("all")
+
+
+def test_priors_are_dicts_like_the_clv_models():
+    frame = pd.DataFrame({"awareness": [100, 50], "purchase": [10, 5]}, index=["a", "b"])
+    model = FunnelModel(priors={"mu": {"dist": "Beta", "alpha": 2.0, "beta": 8.0}})
+    built = model.build_model(frame)
+    assert type(built["mu"].owner.op).__name__ == "BetaRV"
+    assert model.counts_ is None  # building a model is not fitting it
+    with pytest.raises(ValueError, match="no parameter"):
+        FunnelModel(priors={"p": {"dist": "Beta"}})
+    with pytest.raises(ValueError, match="must be a dict"):
+        FunnelModel(priors={"mu": (1.0, 1.0)})
+
+
+def test_fit_checks_options_first_and_changes_nothing_on_failure(simulated):
+    counts, _ = simulated
+    model = FunnelModel()
+    with pytest.raises(ValueError, match=r"\['pymc', 'nutpie'\]"):
+        model.fit(counts, nuts_sampler="stan")
+    with pytest.raises(TypeError, match="random_sed"):
+        model.fit(counts, random_sed=3)
+    with pytest.raises(DataValidationError):
+        model.fit(counts.assign(purchase=-1))
+    assert model.idata is None and model.counts_ is None
+    with pytest.raises(ValueError, match="not fitted yet"):
+        model.summary()

@@ -29,7 +29,7 @@ def test_mle_on_the_published_summary_reproduces_the_table():
     assert round(params["s"], 3) == 0.606
     assert params["beta"] == pytest.approx(11.669, abs=0.01)  # weakly identified
     assert model.log_likelihood_ == pytest.approx(-9594.98, abs=0.01)
-    assert model.standard_errors["beta"] == pytest.approx(6.2, abs=0.1)
+    assert model.standard_errors_["beta"] == pytest.approx(6.2, abs=0.1)
 
 
 def test_mle_on_the_transaction_log_matches_the_full_precision_values(cdnow_rfm):
@@ -47,7 +47,7 @@ def test_spot_checks_at_the_published_estimates(published, spot_customers):
     assert float(published.probability_alive(spot_customers)[0, 0, 0]) == pytest.approx(
         0.997874, rel=1e-5
     )
-    assert float(published.expected_purchases_new_customer(52).squeeze()) == pytest.approx(
+    assert float(published.expected_purchases_new_customer(t=52).squeeze()) == pytest.approx(
         1.473434, rel=1e-4
     )
 
@@ -96,7 +96,7 @@ def test_count_distribution_of_a_new_customer_agrees_with_mpmath(published):
 
     newcomer = pd.DataFrame({"customer_id": [0], "frequency": [0], "recency": [0.0], "T": [0.0]})
     for n in (0, 1, 4):
-        value = float(published.probability_of_purchases(n, 30, newcomer).squeeze())
+        value = float(published.probability_of_purchases(newcomer, n=n, t=30).squeeze())
         assert value == pytest.approx(float(probability(n)), rel=1e-8), n
 
 
@@ -108,7 +108,7 @@ def test_parameter_recovery_with_mle_intervals():
     data = ParetoNBD.simulate_population(truth, len(ages), T=ages, seed=7)
     model = ParetoNBD().fit(data, method="mle")
     for name, value in truth.items():
-        estimate, se = model.params[name], model.standard_errors[name]
+        estimate, se = model.params[name], model.standard_errors_[name]
         assert abs(estimate - value) < 1.88 * se, (name, estimate, se)
 
 

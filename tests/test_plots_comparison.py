@@ -1,4 +1,4 @@
-"""Model comparison tables and plots, checked against hand-computed values."""
+"""Model comparison plots, checked against the tables they draw."""
 
 from __future__ import annotations
 
@@ -11,31 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvlab.models import BetaGeo, ModifiedBetaGeo
+from clvlab import evaluate
 from clvlab.plots import comparison
-
-# Published BG/NBD and MBG/NBD estimates on CDNOW (weeks), see shared REFERENCE.md.
-BG = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
-MBG = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
-
-
-@pytest.fixture
-def data():
-    return pd.DataFrame(
-        {
-            "customer_id": [1, 2, 3, 4, 5],
-            "frequency": [0, 0, 2, 9, 12],
-            "recency": [0.0, 0.0, 30.43, 20.0, 38.0],
-            "T": [38.86, 30.0, 38.86, 35.0, 38.5],
-            "frequency_holdout": [0, 1, 1, 0, 6],
-            "duration_holdout": [39.0, 39.0, 39.0, 39.0, 20.0],
-        }
-    )
-
-
-@pytest.fixture
-def models():
-    return {"BG/NBD": BetaGeo.from_params(BG), "MBG/NBD": ModifiedBetaGeo.from_params(MBG)}
 
 
 @pytest.fixture(autouse=True)
@@ -44,58 +21,10 @@ def _close_figures():
     plt.close("all")
 
 
-def test_holdout_predictions_use_each_customers_holdout_duration(data, models):
-    table = comparison.holdout_predictions(models, data)
-    assert list(table.columns) == ["customer_id", "frequency", "actual", "BG/NBD", "MBG/NBD"]
-    assert table["actual"].tolist() == [0, 1, 1, 0, 6]
-    for label, model in models.items():
-        for row, duration in zip(range(5), data["duration_holdout"], strict=True):
-            one = data.iloc[[row]]
-            expected = float(model.expected_purchases(one, t=duration).mean())
-            assert table[label].iloc[row] == pytest.approx(expected, rel=1e-12)
-    # BTYD vignette spot check: x = 2, t_x = 30.43, T = 38.86 -> 1.226 in 39 weeks.
-    assert table["BG/NBD"].iloc[2] == pytest.approx(1.226, abs=1e-3)
-
-
-def test_holdout_predictions_need_holdout_columns(data, models):
-    with pytest.raises(ValueError, match="frequency_holdout"):
-        comparison.holdout_predictions(models, data.drop(columns="frequency_holdout"))
-    with pytest.raises(ValueError, match="at least one"):
-        comparison.holdout_predictions({}, data)
-
-
-def test_holdout_errors_by_hand():
-    predictions = pd.DataFrame(
-        {
-            "customer_id": [1, 2, 3, 4],
-            "frequency": [0, 1, 2, 3],
-            "actual": [0.0, 1.0, 2.0, 5.0],
-            "good": [0.0, 1.0, 2.0, 5.0],
-            "off": [1.0, 1.0, 0.0, 5.0],
-        }
-    )
-    table = comparison.holdout_errors(predictions)
-    assert table.loc["good", ["MAE", "RMSE", "total_error"]].tolist() == [0.0, 0.0, 0.0]
-    assert table.loc["off", "MAE"] == pytest.approx(3 / 4)
-    assert table.loc["off", "RMSE"] == pytest.approx(np.sqrt(5 / 4))
-    assert table.loc["off", "predicted_total"] == 7.0
-    assert table.loc["off", "actual_total"] == 8.0
-    assert table.loc["off", "total_error"] == pytest.approx(7 / 8 - 1)
-
-
-def test_conditional_expectations_pool_the_top_group(data, models):
-    predictions = comparison.holdout_predictions(models, data)
-    table = comparison.conditional_expectations(predictions, max_frequency=7)
-    assert table.index.tolist() == [0, 2, 7]
-    assert table["customers"].tolist() == [2, 1, 2]
-    assert table.loc[7, "actual"] == 3.0
-    assert table.loc[0, "BG/NBD"] == pytest.approx(predictions["BG/NBD"].iloc[:2].mean())
-
-
-def test_plot_conditional_expectations_draws_the_table(data, models):
-    predictions = comparison.holdout_predictions(models, data)
+def test_plot_conditional_expectations_draws_the_table(holdout_data, published_models):
+    predictions = evaluate.holdout_predictions(published_models, holdout_data)
     ax = comparison.plot_conditional_expectations(predictions, max_frequency=7)
-    table = comparison.conditional_expectations(predictions, max_frequency=7)
+    table = evaluate.conditional_expectations(predictions, max_frequency=7)
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"actual", "BG/NBD", "MBG/NBD"}
     for label in lines:
@@ -103,21 +32,21 @@ def test_plot_conditional_expectations_draws_the_table(data, models):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "2", "7+"]
 
 
-def test_plot_probability_alive_by_age_one_time_buyer(models):
+def test_plot_probability_alive_by_age_one_time_buyer(published_models):
     ages = np.array([5.0, 20.0, 40.0])
-    ax = comparison.plot_probability_alive_by_age(models, ages=ages)
+    ax = comparison.plot_probability_alive_by_age(published_models, ages=ages)
     lines = {line.get_label(): line for line in ax.get_lines()}
     # BG/NBD: a customer without repeat purchases cannot have dropped out.
     np.testing.assert_allclose(lines["BG/NBD"].get_ydata(), 1.0)
     # MBG/NBD: P(alive) = 1 / (1 + a / b ((alpha + T) / alpha)^r) for x = 0, falling in T.
-    r, alpha, a, b = (MBG[k] for k in ("r", "alpha", "a", "b"))
+    r, alpha, a, b = published_models["MBG/NBD"].params.values()
     expected = 1 / (1 + a / b * ((alpha + ages) / alpha) ** r)
     np.testing.assert_allclose(lines["MBG/NBD"].get_ydata(), expected, rtol=1e-10)
     assert "x = 0" in ax.get_title()
 
 
-def test_plot_probability_alive_by_age_shades_posterior_draws(models):
-    posterior_like = BetaGeo.from_params(BG)
+def test_plot_probability_alive_by_age_shades_posterior_draws(published_models):
+    posterior_like = published_models["BG/NBD"]
     draws = posterior_like.idata["posterior"].to_dataset()
     stretched = draws.isel(draw=[0, 0, 0]).assign_coords(draw=[0, 1, 2])
     stretched["a"] = stretched["a"] * pd.Series([0.5, 1.0, 2.0]).to_numpy()

@@ -121,7 +121,7 @@ def test_pareto_nbd_default_priors_keep_the_posterior_mode_at_the_mle():
     mle = ParetoNBD().fit(data, method="mle")
     mode = ParetoNBD().fit(data, method="map")
     for name in ParetoNBD.param_names:
-        assert abs(mode.params[name] - mle.params[name]) < 0.5 * mle.standard_errors[name]
+        assert abs(mode.params[name] - mle.params[name]) < 0.5 * mle.standard_errors_[name]
 
 
 @pytest.fixture(scope="module")

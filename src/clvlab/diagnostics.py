@@ -20,11 +20,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from clvlab.errors import ConvergenceWarning
+
 __all__ = ["ConvergenceWarning", "check_convergence", "convergence_table"]
-
-
-class ConvergenceWarning(UserWarning):
-    """The sampler may not have converged; estimates may be unreliable."""
 
 
 def _posterior(idata: xr.DataTree) -> xr.Dataset:

@@ -9,3 +9,12 @@ class ClvlabError(Exception):
 
 class DataValidationError(ClvlabError, ValueError):
     """A transaction log or summary table fails a check (missing column, bad rows, ...)."""
+
+
+class FitError(ClvlabError, RuntimeError):
+    """A model fit failed in a way the data explain (e.g. they carry no information)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit may not have converged (sampler, optimiser or ADVI); estimates may be
+    unreliable. The message says what to do."""

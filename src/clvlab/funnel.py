@@ -27,7 +27,8 @@ is the product of the step rates, :math:`\pi_j = \prod_k p_{jk}` for a channel a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
 
 import arviz as az
 import numpy as np
@@ -36,12 +37,21 @@ import pymc as pm
 import xarray as xr
 
 from clvlab.errors import DataValidationError
+from clvlab.models.bayes import check_options, check_priors
 
 DEFAULT_STAGES: tuple[str, ...] = ("awareness", "consideration", "decision", "purchase")
 DEFAULT_CHANNELS: tuple[str, ...] = ("search", "social", "email", "display")
 TYPICAL = "typical channel"
+#: Default priors (module documentation): typical step rate and concentration per step.
+DEFAULT_PRIORS: dict[str, dict[str, Any]] = {
+    "mu": {"dist": "Beta", "alpha": 1.0, "beta": 1.0},
+    "kappa": {"dist": "LogNormal", "mu": float(np.log(20.0)), "sigma": 1.5},
+}
+#: Valid ``nuts_sampler`` values of :meth:`FunnelModel.fit`.
+NUTS_SAMPLERS = ("pymc", "nutpie")
 
 __all__ = [
+    "DEFAULT_PRIORS",
     "DEFAULT_STAGES",
     "FunnelModel",
     "funnel_from_long",
@@ -187,6 +197,10 @@ def _validate_counts(counts: pd.DataFrame, stages: Sequence[str]) -> np.ndarray:
 class FunnelModel:
     """Hierarchical beta-binomial model of stage-to-stage conversion.
 
+    Follows the conventions of :class:`clvlab.models.CLVModel`: priors as dicts,
+    ``fit(data, ...)`` returning ``self``, options checked before any work, the model
+    changed only by a fit that worked, fitted attributes ending in ``_``.
+
     Parameters
     ----------
     stages : sequence of str, optional
@@ -194,37 +208,41 @@ class FunnelModel:
     group : str
         Name of the group dimension (channel, campaign, ...). If the counts have a column
         of that name it is used as the group label, otherwise the index is.
-    mean_prior : tuple of float
-        Beta prior parameters of the typical step rate :math:`\\mu_k`.
-    concentration_prior : tuple of float
-        ``(mu, sigma)`` of the log-normal prior of the concentration :math:`\\kappa_k`.
+    priors : mapping of str to dict, optional
+        Overrides of :data:`DEFAULT_PRIORS`, ``{"mu": {"dist": "Beta", "alpha": 2.0,
+        "beta": 5.0}}``: ``mu`` (the typical step rate) and ``kappa`` (the concentration).
 
     Attributes
     ----------
     idata : xarray.DataTree
         Posterior after :meth:`fit`: variables ``mu``, ``kappa``, ``p`` and the
         deterministics ``overall`` (per group) and ``overall_typical``.
+    counts_ : pandas.DataFrame
+        The validated counts fitted (groups x stages).
+    stages_ : list of str
+        The stages fitted, in order.
+    model_ : pymc.Model
+        The PyMC model fitted.
     """
 
     def __init__(
         self,
         stages: Sequence[str] | None = None,
         group: str = "channel",
-        mean_prior: tuple[float, float] = (1.0, 1.0),
-        concentration_prior: tuple[float, float] = (float(np.log(20.0)), 1.5),
+        priors: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        priors = check_priors(priors, list(DEFAULT_PRIORS), "FunnelModel")
         self.stages = None if stages is None else list(stages)
         self.group = group
-        self.mean_prior = mean_prior
-        self.concentration_prior = concentration_prior
+        self.priors = priors
         self.idata: xr.DataTree | None = None
-        self.model: pm.Model | None = None
         self.counts_: pd.DataFrame | None = None
+        self.stages_: list[str] | None = None
+        self.model_: pm.Model | None = None
 
-    def build_model(self, counts: pd.DataFrame) -> pm.Model:
-        """Build the PyMC model for wide ``counts`` (groups × stages)."""
-        if self.group in counts.columns:
-            counts = counts.set_index(self.group)
+    def _prepare(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Validated wide counts (groups x stages, in stage order)."""
+        counts = data.set_index(self.group) if self.group in data.columns else data
         stages = self.stages if self.stages is not None else list(counts.columns)
         if len(stages) < 2:
             raise DataValidationError(
@@ -237,67 +255,98 @@ class FunnelModel:
                 f"funnel groups {dup} appear in more than one row; sum them first "
                 "(e.g. with funnel_from_long)"
             )
-        self.stages = list(stages)
-        self.counts_ = pd.DataFrame(
+        return pd.DataFrame(
             arr, index=pd.Index(counts.index.astype(str), name=self.group), columns=stages
         )
-        coords = {self.group: self.counts_.index.tolist(), "step": step_labels(stages)}
+
+    def build_model(self, data: pd.DataFrame) -> pm.Model:
+        """Build the PyMC model for wide counts ``data`` (groups x stages)."""
+        counts = self._prepare(data)
+        stages = list(counts.columns)
+        arr = counts.to_numpy()
+        priors = {**DEFAULT_PRIORS, **self.priors}
+        coords = {self.group: counts.index.tolist(), "step": step_labels(stages)}
         with pm.Model(coords=coords) as model:
-            mu = pm.Beta("mu", *self.mean_prior, dims="step")
-            kappa = pm.LogNormal("kappa", *self.concentration_prior, dims="step")
+            mu, kappa = (
+                getattr(pm, priors[name]["dist"])(
+                    name, **{k: v for k, v in priors[name].items() if k != "dist"}, dims="step"
+                )
+                for name in ("mu", "kappa")
+            )
             p = pm.Beta("p", alpha=mu * kappa, beta=(1 - mu) * kappa, dims=(self.group, "step"))
             pm.Binomial(
                 "reached", n=arr[:, :-1], p=p, observed=arr[:, 1:], dims=(self.group, "step")
             )
             pm.Deterministic("overall", p.prod(axis=1), dims=self.group)
             pm.Deterministic("overall_typical", mu.prod())
-        self.model = model
         return model
 
     def fit(
         self,
-        counts: pd.DataFrame,
+        data: pd.DataFrame,
+        *,
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 4,
         cores: int = 1,
         random_seed: int | None = None,
         nuts_sampler: str = "pymc",
-        **sample_kwargs,
-    ) -> FunnelModel:
-        """Sample the posterior with NUTS.
+        **kwargs: Any,
+    ) -> Self:
+        """Sample the posterior with NUTS; the model changes only if sampling works.
 
         Parameters
         ----------
-        counts : pandas.DataFrame
+        data : pandas.DataFrame
             Wide counts: one row per group, one column per stage, people who reached it
             (see :func:`funnel_from_long` for long data).
-        draws, tune, chains, cores, random_seed, nuts_sampler
+        draws, tune, chains, cores, random_seed
             Passed to :func:`pymc.sample`; ``target_accept`` defaults to 0.9.
+        nuts_sampler : {"pymc", "nutpie"}
+            Sampler of :func:`pymc.sample`.
+        **kwargs
+            Passed to :func:`pymc.sample`.
 
         Returns
         -------
         FunnelModel
-            ``self``, with :attr:`idata` set.
+            ``self``, with :attr:`idata`, :attr:`counts_` and :attr:`stages_` set.
+
+        Raises
+        ------
+        ValueError
+            Unknown ``nuts_sampler`` (before any work).
+        TypeError
+            A keyword :func:`pymc.sample` does not accept (before any work).
+        DataValidationError
+            The counts fail a check.
         """
+        if nuts_sampler not in NUTS_SAMPLERS:
+            raise ValueError(
+                f"nuts_sampler must be one of {list(NUTS_SAMPLERS)}, got {nuts_sampler!r}."
+            )
+        check_options("nuts", "pymc", kwargs)
+        counts = self._prepare(data)
         model = self.build_model(counts)
-        sample_kwargs.setdefault("target_accept", 0.9)
-        sample_kwargs.setdefault("progressbar", False)
+        kwargs.setdefault("target_accept", 0.9)
+        kwargs.setdefault("progressbar", False)
         with model:
-            self.idata = pm.sample(
+            idata = pm.sample(
                 draws=draws,
                 tune=tune,
                 chains=chains,
                 cores=cores,
                 random_seed=random_seed,
                 nuts_sampler=nuts_sampler,
-                **sample_kwargs,
+                **kwargs,
             )
+        self.idata, self.model_ = idata, model
+        self.counts_, self.stages_ = counts, list(counts.columns)
         return self
 
     def _posterior(self) -> xr.Dataset:
         if self.idata is None:
-            raise RuntimeError("call fit() first")
+            raise ValueError("FunnelModel is not fitted yet; call fit(data) first.")
         return self.idata["posterior"].to_dataset()
 
     def conversion_rates(self) -> xr.DataArray:
@@ -349,7 +398,7 @@ class FunnelModel:
     def observed_rates(self) -> pd.DataFrame:
         """Raw conversion rates in the data (NaN where a stage had nobody), per group."""
         if self.counts_ is None:
-            raise RuntimeError("call fit() first")
+            raise ValueError("FunnelModel is not fitted yet; call fit(data) first.")
         arr = self.counts_.to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             rates = np.where(arr[:, :-1] > 0, arr[:, 1:] / arr[:, :-1], np.nan)
@@ -357,7 +406,7 @@ class FunnelModel:
         frame = pd.DataFrame(
             rates,
             index=self.counts_.index,
-            columns=pd.Index(step_labels(self.stages), name="step"),
+            columns=pd.Index(step_labels(self.stages_), name="step"),
         )
         frame["overall"] = overall
         return frame

@@ -25,10 +25,9 @@ from clvlab import rfm
 from clvlab.cli import checks
 from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
 from clvlab.cli.output import write_files
-from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from clvlab.models import MODELS
+from clvlab.models.fitting import METHODS
 
-MODELS = {cls.name: cls for cls in (BetaGeo, ModifiedBetaGeo, ParetoNBD)}
-METHODS = ("mle", "map", "nuts", "advi")
 HEARTBEAT_SECONDS = 30.0
 """How often a fit says it is still running when standard error is not a terminal (a log
 file), where progress bars show only their final state."""
@@ -50,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument(
         "--method",
-        choices=METHODS,
+        choices=list(METHODS),
         default="mle",
         help="mle (default, fastest), map, nuts (full posterior) or advi",
     )
@@ -203,8 +202,8 @@ def _result(model, args: argparse.Namespace, summary: pd.DataFrame) -> dict:
     if args.method in ("nuts", "advi"):
         posterior = model.posterior
         result["params_sd"] = {k: float(posterior[k].std()) for k in model.param_names}
-    if model.standard_errors is not None:
-        result["params_se"] = {k: float(v) for k, v in model.standard_errors.items()}
+    if model.standard_errors_ is not None:
+        result["params_se"] = {k: float(v) for k, v in model.standard_errors_.items()}
     if model.log_likelihood_ is not None:
         result["loglik"] = model.log_likelihood_
     return result

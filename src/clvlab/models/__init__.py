@@ -1,7 +1,8 @@
 """Probabilistic models of customer behaviour.
 
 Buy-till-you-die models for non-contractual settings, fitted by NUTS, MAP, ADVI or
-maximum likelihood through one shared interface (:class:`clvlab.models.base.CLVModel`):
+maximum likelihood through one shared interface (:class:`clvlab.models.base.CLVModel`),
+registered by name in :data:`MODELS` (e.g. ``MODELS["bg-nbd"]``):
 
 * :class:`BetaGeo` - BG/NBD (Fader, Hardie & Lee 2005);
 * :class:`ModifiedBetaGeo` - MBG/NBD (Batislam, Denizel & Filiztekin 2007);
@@ -13,5 +14,14 @@ from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.btyd import BuyTillYouDieModel
 from clvlab.models.modified_beta_geo import ModifiedBetaGeo
 from clvlab.models.pareto_nbd import ParetoNBD
+from clvlab.models.registry import MODELS, model_class
 
-__all__ = ["BetaGeo", "BuyTillYouDieModel", "CLVModel", "ModifiedBetaGeo", "ParetoNBD"]
+__all__ = [
+    "MODELS",
+    "BetaGeo",
+    "BuyTillYouDieModel",
+    "CLVModel",
+    "ModifiedBetaGeo",
+    "ParetoNBD",
+    "model_class",
+]

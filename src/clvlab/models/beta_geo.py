@@ -35,8 +35,9 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import ArrayLike
 
-from clvlab.models.base import per_distinct, special
 from clvlab.models.btyd import BuyTillYouDieModel, recency_of_last
+from clvlab.models.params import Parameter
+from clvlab.models.xp import per_distinct, special
 
 __all__ = ["BetaGeo"]
 
@@ -62,7 +63,13 @@ class BetaGeo(BuyTillYouDieModel):
     """
 
     name: ClassVar[str] = "bg-nbd"
-    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    #: ``alpha`` is a rate's scale: a positive coefficient on a covariate raises the rate.
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("r"),
+        Parameter("alpha", link_sign=-1.0),
+        Parameter("a"),
+        Parameter("b"),
+    )
     #: nutpie's sampler calling PyTensor's compiled density ("nutpie-pyfunc") ran CDNOW
     #: 4 x 1,000 in 2.4-3 s (fit call) against 6 s through pymc.sample with nutpie (its
     #: uncached compilation) and 22 s with PyMC's sampler (2-core machine).

@@ -44,7 +44,9 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from clvlab.errors import DataValidationError
-from clvlab.models.base import CLVModel, _describe_rows
+from clvlab.models.base import CLVModel
+from clvlab.models.data import describe_rows
+from clvlab.models.params import COVARIATE_PREFIX
 
 __all__ = ["BuyTillYouDieModel"]
 
@@ -97,14 +99,14 @@ class BuyTillYouDieModel(CLVModel):
         if not_integer.any():
             raise DataValidationError(
                 "column 'frequency' must count repeat purchases (whole numbers) but is "
-                f"fractional for customer_id {_describe_rows(ids[not_integer])}; recompute "
+                f"fractional for customer_id {describe_rows(ids[not_integer])}; recompute "
                 "the summary with clvlab.rfm.summarize."
             )
         too_late = t_x > T * (1 + self._recency_tolerance)
         if too_late.any():
             raise DataValidationError(
                 "column 'recency' exceeds column 'T' for customer_id "
-                f"{_describe_rows(ids[too_late])}; recency (time of the last repeat purchase "
+                f"{describe_rows(ids[too_late])}; recency (time of the last repeat purchase "
                 "after the first) must lie within the calibration period: check the "
                 "calibration end and the time unit of both columns."
             )
@@ -112,8 +114,24 @@ class BuyTillYouDieModel(CLVModel):
         if inconsistent.any():
             raise DataValidationError(
                 "column 'recency' must be 0 when 'frequency' is 0, but is not for "
-                f"customer_id {_describe_rows(ids[inconsistent])}; recency is measured from "
+                f"customer_id {describe_rows(ids[inconsistent])}; recency is measured from "
                 "the first purchase to the last repeat purchase."
+            )
+        instant = (x > 0) & (t_x == 0)
+        if instant.any():
+            raise DataValidationError(
+                "column 'recency' is 0 although 'frequency' counts repeat purchases for "
+                f"customer_id {describe_rows(ids[instant])}; a repeat purchase happens after "
+                "the first (same-day purchases count as one: summarise the log with "
+                "clvlab.rfm.summarize, or use a finer time unit)."
+            )
+
+    def _validate_for_fit(self, frame: pd.DataFrame) -> None:
+        if not (frame["T"] > 0).any():
+            raise DataValidationError(
+                "column 'T' is 0 for every customer: all first purchases fall at the end of "
+                "the calibration period (or all purchases on one day), so the data say "
+                "nothing about purchase or dropout rates; choose a later calibration end."
             )
 
     # ------------------------------------------------------------- predictions
@@ -129,14 +147,19 @@ class BuyTillYouDieModel(CLVModel):
         ``params`` arrive shaped ``(draws_in_chunk, 1)``; the result is reshaped to
         ``(chain, draw, ...)``.
         """
-        draws = self._param_draws()
-        lead = next(iter(draws.values())).shape[:2]
-        flat = {k: v.reshape(-1, 1) for k, v in draws.items()}
-        n_draws = flat[self.param_names[0]].shape[0]
+        posterior = self.posterior
+        lead = (posterior.sizes["chain"], posterior.sizes["draw"])
+        flat = self.layout.draws(posterior)
+        n_draws = lead[0] * lead[1]
         step = max(1, self._chunk_size // max(len(next(iter(rows.values()))), 1))
         with np.errstate(all="ignore"):
             parts = [
-                np.asarray(compute(rows, {k: v[i : i + step] for k, v in flat.items()}), float)
+                np.asarray(
+                    compute(
+                        rows, self.layout.link({k: v[i : i + step] for k, v in flat.items()}, rows)
+                    ),
+                    float,
+                )
                 for i in range(0, n_draws, step)
             ]
         values = np.concatenate(parts, axis=0)
@@ -183,26 +206,34 @@ class BuyTillYouDieModel(CLVModel):
             data, lambda d, p: np.exp(self._log_probability_alive(d, p)), "probability_alive"
         )
 
-    def expected_purchases(self, data: pd.DataFrame | None = None, t: float = 1.0) -> xr.DataArray:
+    def expected_purchases(self, data: pd.DataFrame | None = None, *, t: float) -> xr.DataArray:
         """Expected number of purchases in the next ``t`` time units given each history.
 
         :math:`E[Y(t) \\mid x, t_x, T] = P(\\text{alive}) E_{\\theta'}[X(t)]` (see the module
-        documentation); for BG/NBD this is FHL (2005) eq. 10.
+        documentation); for BG/NBD this is FHL (2005) eq. 10. ``t = 0`` gives 0.
 
         Returns
         -------
         xarray.DataArray
             Dims ``(chain, draw, customer_id)``, named ``expected_purchases``.
+
+        Raises
+        ------
+        ValueError
+            If ``t`` is negative, infinite or NaN.
         """
+        t = float(_check_horizon(t))
 
         def compute(d: Data, p: dict[str, np.ndarray]) -> np.ndarray:
             alive = np.exp(self._log_probability_alive(d, p))
+            if t == 0:
+                return np.zeros_like(alive)
             return alive * self._expected_purchases_alive(self._alive_params(d, p), t)
 
         return self._per_customer(data, compute, "expected_purchases", {"t": t})
 
     def probability_of_purchases(
-        self, n: int, t: float, data: pd.DataFrame | None = None
+        self, data: pd.DataFrame | None = None, *, n: int, t: float
     ) -> xr.DataArray:
         """Probability of exactly ``n`` purchases in the next ``t`` time units per customer.
 
@@ -212,36 +243,56 @@ class BuyTillYouDieModel(CLVModel):
                                          + (1 - P(\\text{alive}))[n = 0]
 
         with :math:`P_{\\theta'}(X(t) = n)` the model's count distribution for a customer
-        alive at time 0 (FHL 2005 eq. 8 for BG/NBD).
+        alive at time 0 (FHL 2005 eq. 8 for BG/NBD). ``t = 0`` gives exactly ``[n = 0]``.
 
         Returns
         -------
         xarray.DataArray
             Dims ``(chain, draw, customer_id)``, named ``probability_of_purchases``.
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not a non-negative whole number, or ``t`` is negative, infinite or
+            NaN.
         """
         n = _check_count(n)
+        t = float(_check_horizon(t))
 
         def compute(d: Data, p: dict[str, np.ndarray]) -> np.ndarray:
             alive = np.exp(self._log_probability_alive(d, p))
+            if t == 0:
+                return np.full(alive.shape, float(n == 0))
             prob = self._probability_of_purchases_alive(self._alive_params(d, p), n, t)
             return alive * prob + (1.0 - alive) * (n == 0)
 
         return self._per_customer(data, compute, "probability_of_purchases", {"n": n, "t": t})
 
-    def expected_purchases_new_customer(self, t: ArrayLike) -> xr.DataArray:
+    def expected_purchases_new_customer(self, *, t: ArrayLike) -> xr.DataArray:
         """Expected number of repeat purchases of a new customer within ``t`` of the first.
+
+        With covariates, this is the customer with all covariates 0.
 
         Returns
         -------
         xarray.DataArray
             Dims ``(chain, draw, t)``, named ``expected_purchases_new_customer``.
+
+        Raises
+        ------
+        ValueError
+            If a ``t`` is negative, infinite or NaN.
         """
-        t = np.atleast_1d(np.asarray(t, dtype=float))
+        t = np.atleast_1d(_check_horizon(t))
         new_customer = {"x": np.zeros(1), "t_x": np.zeros(1), "T": np.zeros(1)}
+        new_customer.update(
+            {COVARIATE_PREFIX + c: np.zeros(1) for c in self.layout.covariate_columns}
+        )
 
         def compute(d: Data, p: dict[str, np.ndarray]) -> np.ndarray:
             alive = np.exp(self._log_probability_alive(d, p))
-            return alive * self._expected_purchases_alive(self._alive_params(d, p), t)
+            value = alive * self._expected_purchases_alive(self._alive_params(d, p), t)
+            return np.where(t == 0, 0.0, value)
 
         return xr.DataArray(
             self._evaluate(compute, new_customer),
@@ -311,7 +362,11 @@ class BuyTillYouDieModel(CLVModel):
         frame = self._data_or_fit_data(data)
         rng = np.random.default_rng(random_seed)
         T = frame["T"].to_numpy(dtype=float)
-        x, t_x = self._simulate(self._param_draws(), T, rng)
+        posterior = self.posterior
+        params = self.layout.link(self.layout.draws(posterior), self._columns(frame))
+        x, t_x = self._simulate(params, T, rng)
+        lead = (posterior.sizes["chain"], posterior.sizes["draw"], len(frame))
+        x, t_x = x.reshape(lead), t_x.reshape(lead)
         coords = {**self._draw_coords(), "customer_id": frame[self.id_column].to_numpy()}
         dims = ("chain", "draw", "customer_id")
         return xr.Dataset(
@@ -320,9 +375,19 @@ class BuyTillYouDieModel(CLVModel):
 
 
 def _check_count(n: int) -> int:
-    if int(n) != n or n < 0:
+    if not np.isfinite(n) or int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative whole number of purchases, got {n!r}.")
     return int(n)
+
+
+def _check_horizon(t: ArrayLike) -> np.ndarray:
+    """``t`` as floats; ValueError unless every value is finite and non-negative."""
+    values = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(
+            f"t must be a finite, non-negative horizon in the data's time unit, got {t!r}."
+        )
+    return values
 
 
 def recency_of_last(

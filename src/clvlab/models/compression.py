@@ -61,14 +61,17 @@ class CompressedData:
         return np.take(array, self.inverse, axis=-1)
 
 
-def compress(columns: Mapping[str, ArrayLike]) -> CompressedData:
+def compress(columns: Mapping[str, ArrayLike], weights: ArrayLike | None = None) -> CompressedData:
     """Collapse identical rows of ``columns`` into weighted distinct rows.
 
     Parameters
     ----------
     columns : mapping of str to array-like
         Equally long one-dimensional numeric columns (e.g. ``{"x": ..., "t_x": ...,
-        "T": ...}``).
+        "T": ...}``), covariates included: rows are identical only if all columns are.
+    weights : array-like, optional
+        Weight of each input row (e.g. the customer count of an aggregated table); a
+        distinct row's weight is the sum over its rows. Default: 1 per row.
 
     Returns
     -------
@@ -80,6 +83,8 @@ def compress(columns: Mapping[str, ArrayLike]) -> CompressedData:
     >>> c = compress({"x": [0, 1, 0], "T": [5.0, 5.0, 5.0]})
     >>> c.values["x"], c.weights
     (array([0., 1.]), array([2., 1.]))
+    >>> compress({"x": [0, 1, 0]}, weights=[10, 3, 5]).weights
+    array([15.,  3.])
     """
     names = list(columns)
     stacked = np.column_stack([np.asarray(columns[name], dtype=float) for name in names])
@@ -94,5 +99,8 @@ def compress(columns: Mapping[str, ArrayLike]) -> CompressedData:
     inverse[order] = group
     unique = ordered[starts]
     values = {name: np.ascontiguousarray(unique[:, j]) for j, name in enumerate(names)}
-    weights = np.bincount(group).astype(float)
-    return CompressedData(values=values, weights=weights, inverse=inverse)
+    if weights is None:
+        counts = np.bincount(group).astype(float)
+    else:
+        counts = np.bincount(group, weights=np.asarray(weights, dtype=float)[order])
+    return CompressedData(values=values, weights=counts, inverse=inverse)

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike
 
 from clvlab.models import pareto_nbd_likelihood
 from clvlab.models.btyd import BuyTillYouDieModel, recency_of_last
+from clvlab.models.params import Parameter
 
 __all__ = ["ParetoNBD"]
 
@@ -66,7 +67,13 @@ class ParetoNBD(BuyTillYouDieModel):
     """
 
     name: ClassVar[str] = "pareto-nbd"
-    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    #: ``alpha`` and ``beta`` are rates' scales: positive coefficients raise the rates.
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("r"),
+        Parameter("alpha", link_sign=-1.0),
+        Parameter("s"),
+        Parameter("beta", link_sign=-1.0),
+    )
     #: "nutpie-pyfunc": CDNOW 4 x 1,000 in 11 s, 3 divergences, 4.6 leapfrog steps per
     #: draw; "nutpie" (nutpie's own compilation) 15 s.
     default_nuts_sampler: ClassVar[str] = "nutpie-pyfunc"

@@ -21,8 +21,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from clvlab.evaluate import holdout_predictions
 from clvlab.models.btyd import BuyTillYouDieModel
-from clvlab.plots.comparison import holdout_predictions, plot_conditional_expectations
+from clvlab.plots.comparison import plot_conditional_expectations
 
 __all__ = [
     "plot_calibration_vs_holdout",
@@ -60,7 +61,7 @@ def plot_frequency_recency_matrix(
     max_frequency : int, optional
         Largest frequency shown (default: the 99th percentile of the fitted data, >= 5).
     n_recency : int
-        Number of recency values between 0 and ``T``.
+        Number of recency values (cell centres) between 0 and ``T``.
     ax : matplotlib Axes, optional
     """
     if quantity not in ("expected_purchases", "probability_alive"):
@@ -74,9 +75,10 @@ def plot_frequency_recency_matrix(
         max_frequency = (
             max(5, int(np.quantile(fitted["frequency"], 0.99))) if fitted is not None else 20
         )
-    frequency, recency = np.meshgrid(
-        np.arange(max_frequency + 1), np.linspace(0.0, T, n_recency), indexing="ij"
-    )
+    # Recency at the centres of the image's cells on [0, T]: a repeat purchase comes after
+    # the first, so recency 0 with repeat purchases is not a possible history.
+    centres = (np.arange(n_recency) + 0.5) * T / n_recency
+    frequency, recency = np.meshgrid(np.arange(max_frequency + 1), centres, indexing="ij")
     recency = np.where(frequency == 0, 0.0, recency)  # no repeat purchase: recency 0
     grid = pd.DataFrame(
         {"frequency": frequency.ravel(), "recency": recency.ravel(), "T": T}
@@ -204,8 +206,8 @@ def plot_posterior_vs_mle(
         sns.histplot(posterior[name].to_numpy().ravel(), stat="density", color="C0", ax=ax)
         estimate = mle.params[name]
         ax.axvline(estimate, color="C3", label="MLE")
-        if mle.standard_errors is not None:
-            se = mle.standard_errors[name]
+        if mle.standard_errors_ is not None:
+            se = mle.standard_errors_[name]
             ax.axvspan(estimate - 1.96 * se, estimate + 1.96 * se, color="C3", alpha=0.15)
         ax.set(title=name, xlabel=name, ylabel="")
     axes[0].legend()

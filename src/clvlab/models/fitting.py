@@ -1,0 +1,118 @@
+"""The fitting methods, defined once: what each does and how it runs.
+
+``"nuts"`` (default)
+    Full posterior by the No-U-Turn sampler on the compressed data (samplers in
+    :mod:`clvlab.models.bayes`); checked afterwards by
+    :func:`clvlab.diagnostics.check_convergence`, which warns.
+``"map"``
+    Posterior mode by :func:`pymc.find_MAP`, from the MLE; stored as one draw.
+``"advi"``
+    Mean-field variational approximation (:func:`pymc.fit`), from the MLE; ``draws`` draws
+    stored; warns when the approximation ran away.
+``"mle"``
+    Maximum likelihood (:mod:`clvlab.models.mle`); standard errors by the delta method;
+    warns when it did not converge or ran to the edge of the parameter space. One draw.
+
+:func:`run` returns a :class:`Fit`; the model stores it only when the whole fit worked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from clvlab.models import bayes
+from clvlab.models.mle import maximize_likelihood
+from clvlab.models.results import point_dataset, pointwise_log_likelihood
+
+if TYPE_CHECKING:
+    from clvlab.models.base import CLVModel
+
+__all__ = ["METHODS", "Fit", "run"]
+
+#: The fitting methods, with a one-line description each (the command line shows them).
+METHODS = {
+    "mle": "maximum likelihood (fastest; standard errors by the delta method)",
+    "map": "posterior mode",
+    "nuts": "full posterior by NUTS",
+    "advi": "mean-field variational approximation of the posterior",
+}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a fitting method produced (stored on the model only on success)."""
+
+    posterior: xr.Dataset
+    sample_stats: xr.Dataset | None = None
+    pointwise: xr.DataArray | None = None
+    standard_errors: pd.Series | None = None
+    log_likelihood: float | None = None
+    mle_result: Any = None
+
+
+def check_method(method: str) -> None:
+    """Raise ValueError naming the methods if ``method`` is not one."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}.")
+
+
+def _start(model: CLVModel, frame: pd.DataFrame) -> dict[str, Any] | None:
+    """The MLE as a starting point for MAP and ADVI; ``None`` if it is not finite or ran to
+    the edge of the parameter space (PyMC's own start is then better)."""
+    fit = maximize_likelihood(model, model._compressed(frame), {}, uncertainty=False)
+    inside = all(p.support.contains(fit.point[p.name]) for p in model.layout.parameters)
+    return fit.point if inside and not fit.at_boundary else None
+
+
+def run(
+    model: CLVModel,
+    frame: pd.DataFrame,
+    method: str,
+    settings: bayes.Settings,
+    *,
+    store_log_likelihood: bool,
+    options: dict[str, Any],
+) -> Fit:
+    """Fit ``model`` to the validated ``frame`` by ``method`` (see the module docs)."""
+    layout = model.layout
+    if method == "mle":
+        mle = maximize_likelihood(model, model._compressed(frame), options)
+        return Fit(
+            point_dataset(mle.point, layout),
+            standard_errors=mle.standard_errors,
+            log_likelihood=mle.log_likelihood,
+            mle_result=mle.result,
+        )
+    pymc_model = model.build_model(frame)
+    sample_stats = None
+    if method == "map":
+        if "initvals" not in options:
+            options["initvals"] = _start(model, frame)
+        point = bayes.find_map(
+            model, pymc_model, settings.random_seed, settings.progressbar, **options
+        )
+        bayes.warn_if_runaway(model, "MAP", point)
+        loglik = model.log_likelihood(frame, {k: np.asarray(v) for k, v in point.items()})
+        return Fit(point_dataset(point, layout), log_likelihood=loglik)
+    if method == "advi":
+        if "start" not in options:
+            options["start"] = _start(model, frame)
+        posterior = bayes.fit_advi(
+            model,
+            pymc_model,
+            settings.draws,
+            settings.random_seed,
+            settings.progressbar,
+            **options,
+        )
+    else:
+        posterior, sample_stats = bayes.sample_nuts(model, pymc_model, settings, **options)
+    pointwise = None
+    if store_log_likelihood and model.weights is None:  # rows are customers
+        pointwise = pointwise_log_likelihood(model, frame, posterior)
+    return Fit(posterior, sample_stats=sample_stats, pointwise=pointwise)
