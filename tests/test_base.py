@@ -148,7 +148,7 @@ def test_save_and_load_give_identical_predictions(tmp_path, bg_mle):
 
 
 def test_save_and_load_keep_string_customer_ids(tmp_path, cdnow):
-    data = cdnow.head(200).assign(customer_id=lambda d: d["customer_id"].map("{:05d}".format))
+    data = cdnow.head(200).assign(customer_id=lambda d: d["customer_id"].str.zfill(5))
     model = BetaGeo(priors={"r": {"dist": "Gamma", "alpha": 1.0, "beta": 1.0}})
     model.fit(data, method="mle")
     loaded = BetaGeo.load(model.save(tmp_path / "bg.nc"))

@@ -53,8 +53,8 @@ def load_cdnow_summary() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``customer_id`` (text, as in :func:`load_cdnow`), ``frequency`` (x), ``recency`` (t_x), ``T`` and
-        ``monetary_value`` (zbar, mean repeat-purchase value).
+        ``customer_id`` (text, as in :func:`load_cdnow`), ``frequency`` (x), ``recency``
+        (t_x), ``T`` and ``monetary_value`` (zbar, mean repeat-purchase value).
     """
     summary = pd.read_csv(data_path("cdnow_summary_reference.csv"), dtype={"ID": "string"})
     return summary.rename(
