@@ -7,7 +7,8 @@ registered by name in :data:`MODELS` (e.g. ``MODELS["bg-nbd"]``):
 * :class:`BetaGeo` - BG/NBD (Fader, Hardie & Lee 2005);
 * :class:`ModifiedBetaGeo` - MBG/NBD (Batislam, Denizel & Filiztekin 2007);
 * :class:`ParetoNBD` - Pareto/NBD (Schmittlein, Morrison & Colombo 1987);
-* :class:`GammaGamma` - spend per transaction (Fader, Hardie & Lee 2005, JMR).
+* :class:`GammaGamma` - spend per transaction (Fader, Hardie & Lee 2005, JMR);
+* :class:`ShiftedBetaGeo` - sBG contractual retention (Fader & Hardie 2007).
 """
 
 from clvlab.models.base import CLVModel
@@ -17,6 +18,7 @@ from clvlab.models.gamma_gamma import GammaGamma
 from clvlab.models.modified_beta_geo import ModifiedBetaGeo
 from clvlab.models.pareto_nbd import ParetoNBD
 from clvlab.models.registry import MODELS, model_class
+from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
 
 __all__ = [
     "MODELS",
@@ -26,5 +28,6 @@ __all__ = [
     "GammaGamma",
     "ModifiedBetaGeo",
     "ParetoNBD",
+    "ShiftedBetaGeo",
     "model_class",
 ]
