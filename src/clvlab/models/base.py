@@ -33,6 +33,7 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -179,15 +180,19 @@ class CLVModel(ABC):
         return None
 
     # ------------------------------------------------------------- data
-    def validate_data(self, data: pd.DataFrame) -> pd.DataFrame:
+    def validate_data(self, data: pd.DataFrame, *, weighted: bool = True) -> pd.DataFrame:
         """Check an input table and return the columns read, as floats, indexed 0..n-1.
+
+        ``weighted=False`` checks a table of customers (one per row, no weights column) for
+        the predictions of a model fitted to a weighted table.
 
         Raises
         ------
         DataValidationError
             See :func:`clvlab.models.data.validate_table` and the model's own checks.
         """
-        frame = validate_table(data, self.data_spec, type(self).__name__)
+        spec = self.data_spec if weighted else replace(self.data_spec, weights=None)
+        frame = validate_table(data, spec, type(self).__name__)
         self._validate(frame)
         return frame
 
@@ -199,12 +204,14 @@ class CLVModel(ABC):
         return columns
 
     def _compressed(self, frame: pd.DataFrame) -> CompressedData:
-        weights = None if self.weights is None else frame[self.weights].to_numpy(dtype=float)
+        weighted = self.weights is not None and self.weights in frame
+        weights = frame[self.weights].to_numpy(dtype=float) if weighted else None
         return compress(self._columns(frame), weights)
 
     def _data_or_fit_data(self, data: pd.DataFrame | None) -> pd.DataFrame:
         if data is not None:
-            return self.validate_data(data)
+            # Predictions need no weights: a table without them holds one customer per row.
+            return self.validate_data(data, weighted=self.weights in data.columns)
         if self._data is None:
             raise ValueError("pass `data`, or fit the model first.")
         return self._data

@@ -59,7 +59,7 @@ import xarray as xr
 
 from clvlab.errors import DataValidationError
 from clvlab.models.base import CLVModel
-from clvlab.models.data import describe_rows
+from clvlab.models.data import describe_rows, require_whole_numbers
 from clvlab.models.params import COVARIATE_PREFIX, Parameter
 from clvlab.models.xp import per_distinct, special
 
@@ -142,13 +142,9 @@ class GammaGamma(CLVModel):
     def _validate(self, frame: pd.DataFrame) -> None:
         ids = frame[self.id_column]
         x, zbar = frame["frequency"], frame["monetary_value"]
-        not_integer = x != np.round(x)
-        if not_integer.any():
-            raise DataValidationError(
-                "column 'frequency' must count repeat purchases (whole numbers) but is "
-                f"fractional for customer_id {describe_rows(ids[not_integer])}; recompute "
-                "the summary with clvlab.rfm.summarize."
-            )
+        require_whole_numbers(
+            frame, ["frequency"], self.id_column, "recompute the summary with clvlab.rfm.summarize"
+        )
         free = (x > 0) & (zbar <= 0)
         if free.any():
             raise DataValidationError(

@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike
 
 from clvlab.errors import DataValidationError
 from clvlab.models.base import CLVModel, PriorSpec
+from clvlab.models.btyd import check_discount_rate
 from clvlab.models.data import describe_rows
 from clvlab.models.params import COVARIATE_PREFIX, Parameter
 from clvlab.models.xp import special
@@ -215,9 +216,7 @@ class ShiftedBetaGeo(CLVModel):
         xarray.DataArray
             Dims ``(chain, draw, tenure)``, named ``derl``.
         """
-        d = float(discount_rate)
-        if not np.isfinite(d) or d <= 0:
-            raise ValueError(f"discount_rate must be a positive number, got {discount_rate!r}.")
+        d = check_discount_rate(discount_rate)
 
         def compute(n: np.ndarray, p: Mapping[str, np.ndarray]) -> np.ndarray:
             alpha, beta = p["alpha"], p["beta"]
