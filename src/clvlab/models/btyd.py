@@ -102,9 +102,8 @@ class BuyTillYouDieModel(CLVModel):
     def _validate(self, frame: pd.DataFrame) -> None:
         ids = frame[self.id_column]
         x, t_x, T = (frame[c] for c in self.data_columns.values())
-        columns = ["frequency", *(["recency", self.data_columns["T"]] if self._discrete else [])]
         require_whole_numbers(
-            frame, columns, self.id_column, "recompute the summary with clvlab.rfm.summarize"
+            frame, ["frequency"], self.id_column, "recompute the summary with clvlab.rfm.summarize"
         )
         too_late = t_x > T * (1 + self._recency_tolerance)
         if too_late.any():
@@ -347,6 +346,12 @@ class DiscreteBuyTillYouDieModel(BuyTillYouDieModel):
         alive at 0 with parameters ``params``."""
 
     def _validate(self, frame: pd.DataFrame) -> None:
+        require_whole_numbers(
+            frame,
+            ["recency", "periods"],
+            self.id_column,
+            "in discrete time both count opportunities (recency: the last one with a transaction)",
+        )
         super()._validate(frame)
         ids = frame[self.id_column]
         x, t_x = frame["frequency"], frame["recency"]
