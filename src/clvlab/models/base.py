@@ -33,7 +33,8 @@ from __future__ import annotations
 import dataclasses
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -51,6 +52,7 @@ from clvlab.models.results import load_model, make_datatree, point_dataset, summ
 __all__ = ["CLVModel"]
 
 PriorSpec = Mapping[str, Any]
+Data = Mapping[str, np.ndarray]
 #: Default prior of a covariate coefficient.
 COEFFICIENT_PRIOR = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
 
@@ -168,15 +170,19 @@ class CLVModel(ABC):
         return None
 
     # ------------------------------------------------------------- data
-    def validate_data(self, data: pd.DataFrame) -> pd.DataFrame:
+    def validate_data(self, data: pd.DataFrame, *, weighted: bool = True) -> pd.DataFrame:
         """Check an input table and return the columns read, as floats, indexed 0..n-1.
+
+        ``weighted=False`` checks a table of customers (one per row, no weights column) for
+        the predictions of a model fitted to a weighted table.
 
         Raises
         ------
         DataValidationError
             See :func:`clvlab.models.data.validate_table` and the model's own checks.
         """
-        frame = validate_table(data, self.data_spec, type(self).__name__)
+        spec = self.data_spec if weighted else replace(self.data_spec, weights=None)
+        frame = validate_table(data, spec, type(self).__name__)
         self._validate(frame)
         return frame
 
@@ -188,12 +194,14 @@ class CLVModel(ABC):
         return columns
 
     def _compressed(self, frame: pd.DataFrame) -> CompressedData:
-        weights = None if self.weights is None else frame[self.weights].to_numpy(dtype=float)
+        weighted = self.weights is not None and self.weights in frame
+        weights = frame[self.weights].to_numpy(dtype=float) if weighted else None
         return compress(self._columns(frame), weights)
 
     def _data_or_fit_data(self, data: pd.DataFrame | None) -> pd.DataFrame:
         if data is not None:
-            return self.validate_data(data)
+            # Predictions need no weights: a table without them holds one customer per row.
+            return self.validate_data(data, weighted=self.weights in data.columns)
         if self._data is None:
             raise ValueError("pass `data`, or fit the model first.")
         return self._data
@@ -382,6 +390,61 @@ class CLVModel(ABC):
         posterior = self.posterior
         means = {name: posterior[name].mean(("chain", "draw")) for name in self.layout.names}
         return {k: float(v) if v.ndim == 0 else v.to_numpy() for k, v in means.items()}
+
+    # ------------------------------------------------------------- predictions per draw
+    #: Largest number of (draw, row) pairs evaluated at once; bounds memory for
+    #: posteriors with many draws (lower it in models with big intermediate arrays).
+    _chunk_size: ClassVar[int] = 250_000
+
+    def _evaluate(
+        self, compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray], rows: Data
+    ) -> np.ndarray:
+        """``compute(rows, params)`` over all posterior draws, in chunks of draws.
+
+        ``params`` arrive shaped ``(draws_in_chunk, 1)``; the result is reshaped to
+        ``(chain, draw, ...)``.
+        """
+        posterior = self.posterior
+        lead = (posterior.sizes["chain"], posterior.sizes["draw"])
+        flat = self.layout.draws(posterior)
+        n_draws = lead[0] * lead[1]
+        step = max(1, self._chunk_size // max(len(next(iter(rows.values()))), 1))
+        with np.errstate(all="ignore"):
+            parts = [
+                np.asarray(
+                    compute(
+                        rows, self.layout.link({k: v[i : i + step] for k, v in flat.items()}, rows)
+                    ),
+                    float,
+                )
+                for i in range(0, n_draws, step)
+            ]
+        values = np.concatenate(parts, axis=0)
+        return values.reshape(*lead, *values.shape[1:])
+
+    def _per_customer(
+        self,
+        data: pd.DataFrame | None,
+        compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray],
+        name: str,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> xr.DataArray:
+        """Evaluate ``compute(rows, params)`` once per distinct customer history and
+        return it as a DataArray with dims ``(chain, draw, customer_id)``."""
+        frame = self._data_or_fit_data(data)
+        compressed = self._compressed(frame)
+        values = compressed.expand(self._evaluate(compute, compressed.values))
+        return xr.DataArray(
+            values,
+            dims=("chain", "draw", "customer_id"),
+            coords={**self._draw_coords(), "customer_id": frame[self.id_column].to_numpy()},
+            name=name,
+            attrs=dict(attrs or {}),
+        )
+
+    def _draw_coords(self) -> dict[str, np.ndarray]:
+        posterior = self.posterior
+        return {"chain": posterior["chain"].to_numpy(), "draw": posterior["draw"].to_numpy()}
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """Table of parameter estimates, one layout per method (see

@@ -1,4 +1,4 @@
-"""Buy-till-you-die models in continuous time: shared predictions and simulation.
+"""Buy-till-you-die models: shared predictions and simulation (continuous and discrete time).
 
 BG/NBD, MBG/NBD and Pareto/NBD describe each customer by a purchase rate
 :math:`\\lambda \\sim \\mathrm{Gamma}(r, \\alpha)` and an unobserved dropout; the data per
@@ -30,12 +30,17 @@ which reproduces e.g. FHL (2005) eq. 10 for BG/NBD. A *new* customer is the spec
 after the first purchase). Subclasses therefore only supply ``_log_probability_alive``,
 ``_alive_params``, ``_expected_purchases_alive``, ``_probability_of_purchases_alive`` and
 ``_simulate``.
+
+The discrete-time sibling :class:`DiscreteBuyTillYouDieModel` (BG/BB) shares this
+structure, with transaction opportunities as time (columns ``frequency``, ``recency`` and
+``periods``) and whole-number horizons; it adds the discounted expected residual
+transactions (DERT).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,10 +50,10 @@ from numpy.typing import ArrayLike
 
 from clvlab.errors import DataValidationError
 from clvlab.models.base import CLVModel
-from clvlab.models.data import describe_rows
+from clvlab.models.data import describe_rows, require_whole_numbers
 from clvlab.models.params import COVARIATE_PREFIX
 
-__all__ = ["BuyTillYouDieModel"]
+__all__ = ["BuyTillYouDieModel", "DiscreteBuyTillYouDieModel", "check_discount_rate"]
 
 Params = Mapping[str, Any]
 Data = Mapping[str, np.ndarray]
@@ -66,6 +71,8 @@ class BuyTillYouDieModel(CLVModel):
     data_columns: ClassVar[dict[str, str]] = {"x": "frequency", "t_x": "recency", "T": "T"}
     #: Relative tolerance for ``recency <= T`` (summaries are often rounded).
     _recency_tolerance: ClassVar[float] = 1e-9
+    #: Whether time counts discrete opportunities (horizons must then be whole numbers).
+    _discrete: ClassVar[bool] = False
 
     # ------------------------------------------------------------- hooks
     @abstractmethod
@@ -94,18 +101,14 @@ class BuyTillYouDieModel(CLVModel):
     # ------------------------------------------------------------- data checks
     def _validate(self, frame: pd.DataFrame) -> None:
         ids = frame[self.id_column]
-        x, t_x, T = (frame[c] for c in ("frequency", "recency", "T"))
-        not_integer = x != np.round(x)
-        if not_integer.any():
-            raise DataValidationError(
-                "column 'frequency' must count repeat purchases (whole numbers) but is "
-                f"fractional for customer_id {describe_rows(ids[not_integer])}; recompute "
-                "the summary with clvlab.rfm.summarize."
-            )
+        x, t_x, T = (frame[c] for c in self.data_columns.values())
+        require_whole_numbers(
+            frame, ["frequency"], self.id_column, "recompute the summary with clvlab.rfm.summarize"
+        )
         too_late = t_x > T * (1 + self._recency_tolerance)
         if too_late.any():
             raise DataValidationError(
-                "column 'recency' exceeds column 'T' for customer_id "
+                f"column 'recency' exceeds column {self.data_columns['T']!r} for customer_id "
                 f"{describe_rows(ids[too_late])}; recency (time of the last repeat purchase "
                 "after the first) must lie within the calibration period: check the "
                 "calibration end and the time unit of both columns."
@@ -127,68 +130,15 @@ class BuyTillYouDieModel(CLVModel):
             )
 
     def _validate_for_fit(self, frame: pd.DataFrame) -> None:
-        if not (frame["T"] > 0).any():
+        if not (frame[self.data_columns["T"]] > 0).any():
             raise DataValidationError(
-                "column 'T' is 0 for every customer: all first purchases fall at the end of "
-                "the calibration period (or all purchases on one day), so the data say "
-                "nothing about purchase or dropout rates; choose a later calibration end."
+                f"column {self.data_columns['T']!r} is 0 for every customer: all first "
+                "purchases fall at the end of the calibration period (or all purchases on one "
+                "day), so the data say nothing about purchase or dropout rates; choose a later "
+                "calibration end."
             )
 
     # ------------------------------------------------------------- predictions
-    #: Largest number of (draw, row) pairs evaluated at once; bounds memory for
-    #: posteriors with many draws (lower it in models with big intermediate arrays).
-    _chunk_size: ClassVar[int] = 250_000
-
-    def _evaluate(
-        self, compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray], rows: Data
-    ) -> np.ndarray:
-        """``compute(rows, params)`` over all posterior draws, in chunks of draws.
-
-        ``params`` arrive shaped ``(draws_in_chunk, 1)``; the result is reshaped to
-        ``(chain, draw, ...)``.
-        """
-        posterior = self.posterior
-        lead = (posterior.sizes["chain"], posterior.sizes["draw"])
-        flat = self.layout.draws(posterior)
-        n_draws = lead[0] * lead[1]
-        step = max(1, self._chunk_size // max(len(next(iter(rows.values()))), 1))
-        with np.errstate(all="ignore"):
-            parts = [
-                np.asarray(
-                    compute(
-                        rows, self.layout.link({k: v[i : i + step] for k, v in flat.items()}, rows)
-                    ),
-                    float,
-                )
-                for i in range(0, n_draws, step)
-            ]
-        values = np.concatenate(parts, axis=0)
-        return values.reshape(*lead, *values.shape[1:])
-
-    def _per_customer(
-        self,
-        data: pd.DataFrame | None,
-        compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray],
-        name: str,
-        attrs: Mapping[str, Any] | None = None,
-    ) -> xr.DataArray:
-        """Evaluate ``compute(rows, params)`` once per distinct customer history and
-        return it as a DataArray with dims ``(chain, draw, customer_id)``."""
-        frame = self._data_or_fit_data(data)
-        compressed = self._compressed(frame)
-        values = compressed.expand(self._evaluate(compute, compressed.values))
-        return xr.DataArray(
-            values,
-            dims=("chain", "draw", "customer_id"),
-            coords={**self._draw_coords(), "customer_id": frame[self.id_column].to_numpy()},
-            name=name,
-            attrs=dict(attrs or {}),
-        )
-
-    def _draw_coords(self) -> dict[str, np.ndarray]:
-        posterior = self.posterior
-        return {"chain": posterior["chain"].to_numpy(), "draw": posterior["draw"].to_numpy()}
-
     def probability_alive(self, data: pd.DataFrame | None = None) -> xr.DataArray:
         """Probability that each customer is still active at the end of calibration.
 
@@ -222,7 +172,7 @@ class BuyTillYouDieModel(CLVModel):
         ValueError
             If ``t`` is negative, infinite or NaN.
         """
-        t = float(_check_horizon(t))
+        t = float(_check_horizon(t, self._discrete))
 
         def compute(d: Data, p: dict[str, np.ndarray]) -> np.ndarray:
             alive = np.exp(self._log_probability_alive(d, p))
@@ -257,7 +207,7 @@ class BuyTillYouDieModel(CLVModel):
             NaN.
         """
         n = _check_count(n)
-        t = float(_check_horizon(t))
+        t = float(_check_horizon(t, self._discrete))
 
         def compute(d: Data, p: dict[str, np.ndarray]) -> np.ndarray:
             alive = np.exp(self._log_probability_alive(d, p))
@@ -283,7 +233,7 @@ class BuyTillYouDieModel(CLVModel):
         ValueError
             If a ``t`` is negative, infinite or NaN.
         """
-        t = np.atleast_1d(_check_horizon(t))
+        t = np.atleast_1d(_check_horizon(t, self._discrete))
         new_customer = {"x": np.zeros(1), "t_x": np.zeros(1), "T": np.zeros(1)}
         new_customer.update(
             {COVARIATE_PREFIX + c: np.zeros(1) for c in self.layout.covariate_columns}
@@ -339,9 +289,7 @@ class BuyTillYouDieModel(CLVModel):
         return pd.DataFrame(
             {
                 "customer_id": np.arange(n_customers),
-                "frequency": x.astype(int),
-                "recency": t_x,
-                "T": T,
+                **dict(zip(cls.data_columns.values(), (x.astype(int), t_x, T), strict=True)),
             }
         )
 
@@ -361,7 +309,7 @@ class BuyTillYouDieModel(CLVModel):
         """
         frame = self._data_or_fit_data(data)
         rng = np.random.default_rng(random_seed)
-        T = frame["T"].to_numpy(dtype=float)
+        T = frame[self.data_columns["T"]].to_numpy(dtype=float)
         posterior = self.posterior
         params = self.layout.link(self.layout.draws(posterior), self._columns(frame))
         x, t_x = self._simulate(params, T, rng)
@@ -374,19 +322,100 @@ class BuyTillYouDieModel(CLVModel):
         )
 
 
+class DiscreteBuyTillYouDieModel(BuyTillYouDieModel):
+    """Base class of buy-till-you-die models in discrete time (BG/BB).
+
+    Time counts transaction opportunities (annual events, issues, donation drives): per
+    customer, :math:`x` transactions (column ``frequency``) in the :math:`n` opportunities
+    after the first (``periods``), the last at opportunity :math:`t_x` (``recency``; 0 if
+    :math:`x = 0`). In the likelihood code the paper's :math:`n` is the shared symbol ``T``.
+
+    Predictions follow the P(alive) decomposition of the module documentation: alive
+    through opportunity :math:`n`, then the future of a customer alive at 0 with updated
+    parameters; horizons ``t`` are whole numbers of opportunities. Subclasses add
+    ``_discounted_purchases_alive`` for :meth:`discounted_expected_residual_transactions`.
+    """
+
+    data_columns: ClassVar[dict[str, str]] = {"x": "frequency", "t_x": "recency", "T": "periods"}
+    _recency_tolerance: ClassVar[float] = 0.0
+    _discrete: ClassVar[bool] = True
+
+    @abstractmethod
+    def _discounted_purchases_alive(self, params: Params, discount_rate: float) -> np.ndarray:
+        """:math:`\\sum_{t \\ge 1} E[\\text{transaction at } t] (1 + d)^{-t}` for a customer
+        alive at 0 with parameters ``params``."""
+
+    def _validate(self, frame: pd.DataFrame) -> None:
+        require_whole_numbers(
+            frame,
+            ["recency", "periods"],
+            self.id_column,
+            "in discrete time both count opportunities (recency: the last one with a transaction)",
+        )
+        super()._validate(frame)
+        ids = frame[self.id_column]
+        x, t_x = frame["frequency"], frame["recency"]
+        too_many = x > t_x
+        if too_many.any():
+            raise DataValidationError(
+                "column 'frequency' exceeds column 'recency' for customer_id "
+                f"{describe_rows(ids[too_many])}; at most one transaction per opportunity "
+                "fits in opportunities 1..recency."
+            )
+
+    def discounted_expected_residual_transactions(
+        self, data: pd.DataFrame | None = None, *, discount_rate: float
+    ) -> xr.DataArray:
+        """DERT: expected future transactions of each customer, discounted per opportunity.
+
+        :math:`\\mathrm{DERT} = P(\\text{alive}) \\sum_{t \\ge 1} E_{\\theta'}[\\text{transaction
+        at } n + t] (1 + d)^{-t}` (the first future opportunity discounted once).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Per-customer table (default: the fitted data).
+        discount_rate : float
+            :math:`d` > 0 per opportunity.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``(chain, draw, customer_id)``, named ``dert``.
+        """
+        d = check_discount_rate(discount_rate)
+
+        def compute(rows: Data, p: dict[str, np.ndarray]) -> np.ndarray:
+            alive = np.exp(self._log_probability_alive(rows, p))
+            return alive * self._discounted_purchases_alive(self._alive_params(rows, p), d)
+
+        return self._per_customer(data, compute, "dert", {"discount_rate": d})
+
+
 def _check_count(n: int) -> int:
     if not np.isfinite(n) or int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative whole number of purchases, got {n!r}.")
     return int(n)
 
 
-def _check_horizon(t: ArrayLike) -> np.ndarray:
-    """``t`` as floats; ValueError unless every value is finite and non-negative."""
+def check_discount_rate(discount_rate: float) -> float:
+    """``discount_rate`` as a float; ValueError unless it is finite and positive."""
+    d = float(discount_rate)
+    if not np.isfinite(d) or d <= 0:
+        raise ValueError(f"discount_rate must be a positive number, got {discount_rate!r}.")
+    return d
+
+
+def _check_horizon(t: ArrayLike, whole: bool = False) -> np.ndarray:
+    """``t`` as floats; ValueError unless every value is finite and non-negative (and a
+    whole number of opportunities if ``whole``)."""
     values = np.asarray(t, dtype=float)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError(
             f"t must be a finite, non-negative horizon in the data's time unit, got {t!r}."
         )
+    if whole and np.any(values != np.round(values)):
+        raise ValueError(f"t must be a whole number of opportunities, got {t!r}.")
     return values
 
 

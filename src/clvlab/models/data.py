@@ -16,7 +16,7 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 
-__all__ = ["DataSpec", "describe_rows", "validate_table"]
+__all__ = ["DataSpec", "describe_rows", "require_whole_numbers", "validate_table"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,22 @@ def validate_table(data: pd.DataFrame, spec: DataSpec, model_name: str) -> pd.Da
     if spec.weights:
         _reject(frame[spec.weights] <= 0, ids, spec.weights, "is not positive", "drop these rows")
     return frame
+
+
+def require_whole_numbers(
+    frame: pd.DataFrame, columns: tuple[str, ...] | list[str], id_column: str, fix: str
+) -> None:
+    """Raise DataValidationError naming the rows where one of ``columns`` is fractional
+    (counts such as repeat purchases or opportunities); ``fix`` says what to do."""
+    for column in columns:
+        values = frame[column]
+        _reject(
+            values != np.round(values),
+            frame[id_column],
+            column,
+            "must hold whole numbers (counts) but is fractional",
+            fix,
+        )
 
 
 def _numeric(values: pd.Series, ids: pd.Series, column: str) -> pd.Series:
