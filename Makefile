@@ -2,7 +2,8 @@
 #   make lab    create .venv on first use, open JupyterLab on notebooks/
 #   make test   create .venv on first use, run the unit tests and every notebook (nbval)
 # Also: make test-fast (unit tests without those marked slow: NUTS, ADVI, builds, servers),
-# make notebooks (re-execute all notebooks in place), make lint, make bench, make clean.
+#   make notebooks (re-execute all notebooks in place), make student (copies without
+#   solutions in student/), make lint, make bench, make clean.
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -26,10 +27,10 @@ FIND_PYTHON = for c in $(PYTHON) python3.12 python3.13 python3.14 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done; exit 1
 
-.PHONY: lab test test-fast unit notebooks-test notebooks lint bench env clean help which-python
+.PHONY: lab test test-fast unit notebooks-test notebooks student lint bench env clean help which-python
 
 help:
-	@sed -n '1,5p' Makefile
+	@sed -n '1,7p' Makefile
 
 env: $(STAMP)
 
@@ -70,6 +71,12 @@ notebooks: $(STAMP)
 	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 	done
+
+# Student copies: the notebooks without the cells tagged `solution` (standard library only,
+# so any python3 will do). student/ is ignored by git and outside notebooks/ (nbval skips it).
+STUDENT_DIR ?= student
+student:
+	python3 tools/student_copies.py notebooks $(STUDENT_DIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
