@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -49,6 +49,7 @@ from clvlab.models.results import make_datatree, point_dataset, summary_table
 __all__ = ["CLVModel"]
 
 PriorSpec = Mapping[str, Any]
+Data = Mapping[str, np.ndarray]
 #: Default prior of a covariate coefficient.
 COEFFICIENT_PRIOR = {"dist": "Normal", "mu": 0.0, "sigma": 1.0}
 
@@ -395,6 +396,61 @@ class CLVModel(ABC):
         posterior = self.posterior
         means = {name: posterior[name].mean(("chain", "draw")) for name in self.layout.names}
         return {k: float(v) if v.ndim == 0 else v.to_numpy() for k, v in means.items()}
+
+    # ------------------------------------------------------------- predictions per draw
+    #: Largest number of (draw, row) pairs evaluated at once; bounds memory for
+    #: posteriors with many draws (lower it in models with big intermediate arrays).
+    _chunk_size: ClassVar[int] = 250_000
+
+    def _evaluate(
+        self, compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray], rows: Data
+    ) -> np.ndarray:
+        """``compute(rows, params)`` over all posterior draws, in chunks of draws.
+
+        ``params`` arrive shaped ``(draws_in_chunk, 1)``; the result is reshaped to
+        ``(chain, draw, ...)``.
+        """
+        posterior = self.posterior
+        lead = (posterior.sizes["chain"], posterior.sizes["draw"])
+        flat = self.layout.draws(posterior)
+        n_draws = lead[0] * lead[1]
+        step = max(1, self._chunk_size // max(len(next(iter(rows.values()))), 1))
+        with np.errstate(all="ignore"):
+            parts = [
+                np.asarray(
+                    compute(
+                        rows, self.layout.link({k: v[i : i + step] for k, v in flat.items()}, rows)
+                    ),
+                    float,
+                )
+                for i in range(0, n_draws, step)
+            ]
+        values = np.concatenate(parts, axis=0)
+        return values.reshape(*lead, *values.shape[1:])
+
+    def _per_customer(
+        self,
+        data: pd.DataFrame | None,
+        compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray],
+        name: str,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> xr.DataArray:
+        """Evaluate ``compute(rows, params)`` once per distinct customer history and
+        return it as a DataArray with dims ``(chain, draw, customer_id)``."""
+        frame = self._data_or_fit_data(data)
+        compressed = self._compressed(frame)
+        values = compressed.expand(self._evaluate(compute, compressed.values))
+        return xr.DataArray(
+            values,
+            dims=("chain", "draw", "customer_id"),
+            coords={**self._draw_coords(), "customer_id": frame[self.id_column].to_numpy()},
+            name=name,
+            attrs=dict(attrs or {}),
+        )
+
+    def _draw_coords(self) -> dict[str, np.ndarray]:
+        posterior = self.posterior
+        return {"chain": posterior["chain"].to_numpy(), "draw": posterior["draw"].to_numpy()}
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """Table of parameter estimates, one layout per method (see

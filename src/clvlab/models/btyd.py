@@ -35,7 +35,7 @@ after the first purchase). Subclasses therefore only supply ``_log_probability_a
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -135,60 +135,6 @@ class BuyTillYouDieModel(CLVModel):
             )
 
     # ------------------------------------------------------------- predictions
-    #: Largest number of (draw, row) pairs evaluated at once; bounds memory for
-    #: posteriors with many draws (lower it in models with big intermediate arrays).
-    _chunk_size: ClassVar[int] = 250_000
-
-    def _evaluate(
-        self, compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray], rows: Data
-    ) -> np.ndarray:
-        """``compute(rows, params)`` over all posterior draws, in chunks of draws.
-
-        ``params`` arrive shaped ``(draws_in_chunk, 1)``; the result is reshaped to
-        ``(chain, draw, ...)``.
-        """
-        posterior = self.posterior
-        lead = (posterior.sizes["chain"], posterior.sizes["draw"])
-        flat = self.layout.draws(posterior)
-        n_draws = lead[0] * lead[1]
-        step = max(1, self._chunk_size // max(len(next(iter(rows.values()))), 1))
-        with np.errstate(all="ignore"):
-            parts = [
-                np.asarray(
-                    compute(
-                        rows, self.layout.link({k: v[i : i + step] for k, v in flat.items()}, rows)
-                    ),
-                    float,
-                )
-                for i in range(0, n_draws, step)
-            ]
-        values = np.concatenate(parts, axis=0)
-        return values.reshape(*lead, *values.shape[1:])
-
-    def _per_customer(
-        self,
-        data: pd.DataFrame | None,
-        compute: Callable[[Data, dict[str, np.ndarray]], np.ndarray],
-        name: str,
-        attrs: Mapping[str, Any] | None = None,
-    ) -> xr.DataArray:
-        """Evaluate ``compute(rows, params)`` once per distinct customer history and
-        return it as a DataArray with dims ``(chain, draw, customer_id)``."""
-        frame = self._data_or_fit_data(data)
-        compressed = self._compressed(frame)
-        values = compressed.expand(self._evaluate(compute, compressed.values))
-        return xr.DataArray(
-            values,
-            dims=("chain", "draw", "customer_id"),
-            coords={**self._draw_coords(), "customer_id": frame[self.id_column].to_numpy()},
-            name=name,
-            attrs=dict(attrs or {}),
-        )
-
-    def _draw_coords(self) -> dict[str, np.ndarray]:
-        posterior = self.posterior
-        return {"chain": posterior["chain"].to_numpy(), "draw": posterior["draw"].to_numpy()}
-
     def probability_alive(self, data: pd.DataFrame | None = None) -> xr.DataArray:
         """Probability that each customer is still active at the end of calibration.
 
