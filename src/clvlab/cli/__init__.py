@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from clvlab.cli import fit, phases, summarize
+from clvlab.cli import clv, fit, phases, summarize
 from clvlab.errors import ClvlabError
 
-SUBCOMMANDS = (summarize, phases, fit)
+SUBCOMMANDS = (summarize, phases, fit, clv)
 
 
 def build_parser() -> argparse.ArgumentParser:
