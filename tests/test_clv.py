@@ -7,7 +7,7 @@ import scipy.integrate
 
 from clvlab import clv
 from clvlab.errors import DataValidationError
-from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from clvlab.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
 
 PUBLISHED = {
     BetaGeo: {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881},
@@ -141,6 +141,13 @@ def test_bad_options_and_spend_are_rejected(customers):
         clv.customer_lifetime_value(model, -5.0, customers)
 
 
+@pytest.mark.parametrize("n_draws", [1, 2, 7, 1000])
+def test_equal_tailed_interval_matches_numpy_quantile(n_draws):
+    draws = np.random.default_rng(n_draws).gamma(0.5, size=(n_draws, 50))
+    expected = np.quantile(draws, [0.03, 0.97], axis=0)
+    np.testing.assert_allclose(clv.equal_tailed_interval(draws, 0.94), expected, rtol=1e-12)
+
+
 def test_draws_of_two_posteriors_pair_or_broadcast():
     a, b = np.ones((4, 3)), np.ones((1, 3))
     assert clv._pair(a, b, ("x", "y"))[0].shape == (4, 3)
@@ -201,12 +208,34 @@ def test_new_customer_value_counts_the_first_purchase_and_discounted_repeats():
     model = BetaGeo.from_params(PUBLISHED[BetaGeo])
     plain = clv.new_customer_value(model, 50.0, horizon=78.0, discount_rate=0.0, margin=0.5)
     # published: a new BG/NBD customer makes 1.8576 repeat purchases in 78 weeks
-    assert float(plain.squeeze()) == pytest.approx(0.5 * 50.0 * (1 + 1.8576), rel=1e-4)
+    assert float(plain.squeeze()) / (0.5 * 50.0) - 1 == pytest.approx(1.8576, abs=5e-4)
     repeats = clv.new_customer_value(model, 50.0, include_first_purchase=False)
     discounted = clv.new_customer_value(model, 50.0, horizon=52.0, discount_rate=0.1)
     undiscounted = clv.new_customer_value(model, 50.0, horizon=52.0, discount_rate=0.0)
     assert float(discounted.squeeze()) == pytest.approx(50.0 + float(repeats.squeeze()))
     assert float(discounted.squeeze()) < float(undiscounted.squeeze())
+
+
+def test_new_customer_value_uses_the_population_mean_spend():
+    purchases = BetaGeo.from_params(PUBLISHED[BetaGeo])
+    spend = GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    value = clv.new_customer_value(
+        purchases, spend, horizon=78.0, discount_rate=0.0, include_first_purchase=False
+    )
+    mean_spend = 6.25 * 15.44 / (3.74 - 1)  # p gamma / (q - 1)
+    assert float(value.squeeze()) / mean_spend == pytest.approx(1.8576, abs=5e-4)
+
+
+def test_clv_with_gamma_gamma_gives_one_time_buyers_the_population_mean(cdnow_rfm):
+    purchases = BetaGeo.from_params(PUBLISHED[BetaGeo])
+    spend = GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    table = clv.customer_lifetime_value(purchases, spend, cdnow_rfm, step=4.0, margin=0.2)
+    once = cdnow_rfm["frequency"].to_numpy() == 0
+    np.testing.assert_allclose(table.loc[once, "expected_spend"], 6.25 * 15.44 / 2.74)
+    expected = spend.expected_spend(cdnow_rfm).to_numpy()[0, 0]
+    np.testing.assert_allclose(table["expected_spend"], expected, rtol=1e-12)
+    product = 0.2 * table["discounted_expected_purchases"] * table["expected_spend"]
+    np.testing.assert_allclose(table["clv"], product, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ baselines
