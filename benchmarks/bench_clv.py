@@ -47,10 +47,10 @@ def fit_models(folder: Path) -> None:
 
 def population():
     """One million BG/NBD customers (:func:`bench_models.million`) with Gamma-Gamma mean
-    spends (in cents) for the repeat buyers."""
+    spends (rounded to cents) for the repeat buyers."""
     import numpy as np
-
     from bench_models import million
+
     from clvlab.models import GammaGamma
 
     data = million()
@@ -64,7 +64,11 @@ def population():
     return data
 
 
-def run_case(folder: Path) -> dict:
+#: Period lengths timed, in weeks: weekly (the default) and monthly periods.
+STEPS = {"weekly": 1.0, "monthly": 365.25 / 12 / 7}
+
+
+def run_case(folder: Path, periods: str) -> dict:
     """Load the models, simulate the customers, time the CLV call."""
     warnings.simplefilter("ignore")
     from clvlab import clv
@@ -75,12 +79,15 @@ def run_case(folder: Path) -> dict:
     data = population()
     tracemalloc.start()
     start = time.perf_counter()
-    table = clv.customer_lifetime_value(purchases, spend, data, horizon=52.0, discount_rate=0.1)
+    table = clv.customer_lifetime_value(
+        purchases, spend, data, horizon=52.0, discount_rate=0.1, step=STEPS[periods]
+    )
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     inside = (table["clv_low"] <= table["clv"]) & (table["clv"] <= table["clv_high"])
     return {
+        "periods": periods,
         "seconds": seconds,
         "tracemalloc_peak_gb": peak / 1e9,
         "ru_maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
@@ -96,31 +103,40 @@ def run_case(folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", type=Path, help="run the timed case with models in this folder")
+    parser.add_argument("--periods", choices=sorted(STEPS), default="weekly")
+    parser.add_argument("--models", type=Path, help="folder with bg.nc and gg.nc (skips the fits)")
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case)))
+        print(json.dumps(run_case(args.case, args.periods)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        start = time.perf_counter()
-        fit_models(folder)
-        print(f"setup: NUTS fits on CDNOW in {time.perf_counter() - start:.0f} s", flush=True)
-        out = subprocess.run(
-            [sys.executable, __file__, "--case", str(folder)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+        folder = args.models or Path(tmp)
+        if args.models is None:
+            start = time.perf_counter()
+            fit_models(folder)
+            print(f"setup: NUTS fits on CDNOW in {time.perf_counter() - start:.0f} s", flush=True)
+        for periods in STEPS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--case", str(folder), "--periods", periods],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            report(json.loads(out.strip().splitlines()[-1]))
+
+
+def report(result: dict) -> None:
     print(
-        f"CLV of {result['n_customers']:,} customers x {result['n_draws']:,} draws: "
-        f"{result['seconds']:.1f} s, tracemalloc peak {result['tracemalloc_peak_gb']:.2f} GB, "
-        f"process peak RSS {result['ru_maxrss_gb']:.2f} GB (target < 60 s, < 4 GB); "
-        f"load average {result['load_average_1min']:.1f} on {os.cpu_count()} cores"
+        f"CLV of {result['n_customers']:,} customers x {result['n_draws']:,} draws, "
+        f"{result['periods']} periods: {result['seconds']:.1f} s, tracemalloc peak "
+        f"{result['tracemalloc_peak_gb']:.2f} GB, process peak RSS "
+        f"{result['ru_maxrss_gb']:.2f} GB (target < 60 s, < 4 GB); load average "
+        f"{result['load_average_1min']:.1f} on {os.cpu_count()} cores"
     )
     print(
-        f"every clv within its interval: {result['all_within_interval']}; total value "
-        f"{result['total_value']:,.0f}; top 10% share {result['top_10_percent_share']:.1%}"
+        f"  every clv within its interval: {result['all_within_interval']}; total value "
+        f"{result['total_value']:,.0f}; top 10% share {result['top_10_percent_share']:.1%}",
+        flush=True,
     )
 
 

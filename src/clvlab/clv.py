@@ -303,9 +303,9 @@ class _Settings:
     time_unit: str
     discounting: Discounting
     step: float
-    margin: float
-    interval: float
-    memory_budget: int
+    margin: float = 1.0
+    interval: float = 0.94
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return discount_weights(
@@ -612,8 +612,6 @@ def discounted_expected_purchases(
         time_unit=time_unit,
         discounting=discounting,
         step=step,
-        margin=1.0,
-        interval=0.94,
         memory_budget=memory_budget,
     )
     table, inverse = _distinct_inputs(transaction_model, 0.0, data)
@@ -719,8 +717,6 @@ def new_customer_value(
         discounting=discounting,
         step=step,
         margin=margin,
-        interval=0.94,
-        memory_budget=DEFAULT_MEMORY_BUDGET,
     )
     boundaries, weights = settings.weights()
     expected = _draws(transaction_model.expected_purchases_new_customer(t=boundaries))
