@@ -6,15 +6,16 @@ Setup (not timed): BG/NBD and Gamma-Gamma are fitted by NUTS on CDNOW (4 chains 
 draws = 1,000 draws each), and one million customers are simulated with CDNOW-like
 parameters (:func:`bench_models.million`: ages in whole days, recencies rounded down to
 days) with Gamma-Gamma mean spends for the repeat buyers. Timed: one call of
-:func:`clvlab.clv.customer_lifetime_value` (52 weekly periods, 10% a year), which computes
-over customer chunks within its memory budget (512 MiB by default), using all 1,000
-draws.
+:func:`clvlab.clv.customer_lifetime_value` over 52 weeks at 10% a year, with weekly
+periods (the default) and with monthly ones, which computes over customer chunks within
+its memory budget (512 MiB by default), using all 1,000 draws.
 
-The timed case runs in its own process, so that its peak memory is its own: the report
-gives ``tracemalloc``'s peak of the Python and numpy allocations made during the call and
-``ru_maxrss``, the peak resident memory of the whole process (imports, data and models
-included). Run ``python benchmarks/bench_clv.py`` (the models are cached in a temporary
-directory between the setup and the timed process).
+The machine is shared while it runs, so the report gives the CPU time of the call beside
+its wall time, and the load average. Each timed case runs in its own process, so that its
+peak memory is its own: the report gives ``tracemalloc``'s peak of the Python and numpy
+allocations made during the call and ``ru_maxrss``, the peak resident memory of the
+whole process (imports, data and models included). Run ``python
+benchmarks/bench_clv.py`` (``--models DIR`` reuses fits saved as ``bg.nc`` and ``gg.nc``).
 """
 
 from __future__ import annotations
@@ -78,17 +79,18 @@ def run_case(folder: Path, periods: str) -> dict:
     spend = CLVModel.load(folder / "gg.nc")
     data = population()
     tracemalloc.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     table = clv.customer_lifetime_value(
         purchases, spend, data, horizon=52.0, discount_rate=0.1, step=STEPS[periods]
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     inside = (table["clv_low"] <= table["clv"]) & (table["clv"] <= table["clv_high"])
     return {
         "periods": periods,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "tracemalloc_peak_gb": peak / 1e9,
         "ru_maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
         "n_customers": len(table),
@@ -128,7 +130,8 @@ def main() -> None:
 def report(result: dict) -> None:
     print(
         f"CLV of {result['n_customers']:,} customers x {result['n_draws']:,} draws, "
-        f"{result['periods']} periods: {result['seconds']:.1f} s, tracemalloc peak "
+        f"{result['periods']} periods: {result['seconds']:.1f} s wall "
+        f"({result['cpu_seconds']:.1f} s CPU), tracemalloc peak "
         f"{result['tracemalloc_peak_gb']:.2f} GB, process peak RSS "
         f"{result['ru_maxrss_gb']:.2f} GB (target < 60 s, < 4 GB); load average "
         f"{result['load_average_1min']:.1f} on {os.cpu_count()} cores"

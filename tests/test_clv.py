@@ -289,6 +289,18 @@ def test_rank_customers_orders_by_value():
     np.testing.assert_allclose(ranked["cumulative_value_share"], [0.6, 0.8, 1.0])
 
 
+def test_clv_by_phase_with_the_phases_at_the_calibration_end(cdnow_log, cdnow_rfm):
+    from clvlab import phases
+
+    values = clv.customer_lifetime_value(
+        BetaGeo.from_params(PUBLISHED[BetaGeo]), 30.0, cdnow_rfm, step=13.0
+    )
+    by_phase = clv.clv_by_phase(values, phases.assign_phases(cdnow_log, "1997-09-30"))
+    assert by_phase["customers"].sum() == 2357
+    assert by_phase["total_value"].sum() == pytest.approx(values["clv"].sum())
+    assert by_phase.attrs["customers_without_value"] == 0
+
+
 def test_clv_by_phase_totals_and_shares():
     values = pd.DataFrame({"customer_id": [1, 2, 3], "clv": [10.0, 30.0, 60.0]})
     phases = pd.DataFrame(
