@@ -238,6 +238,16 @@ def test_clv_with_gamma_gamma_gives_one_time_buyers_the_population_mean(cdnow_rf
     np.testing.assert_allclose(table["clv"], product, rtol=1e-12)
 
 
+def test_bad_spend_data_are_reported_with_the_customers_own_ids(customers):
+    purchases = BetaGeo.from_params(PUBLISHED[BetaGeo])
+    spend = GammaGamma.from_params({"p": 6.25, "q": 3.74, "gamma": 15.44})
+    data = customers.assign(monetary_value=[20.0, 0.0, 0.0, 15.0, 30.0])
+    with pytest.raises(DataValidationError, match="customer_id b "):
+        clv.customer_lifetime_value(purchases, spend, data)
+    with pytest.raises(DataValidationError, match="monetary_value"):
+        clv.customer_lifetime_value(purchases, spend, customers)
+
+
 # ------------------------------------------------------------------ baselines
 @pytest.fixture(scope="module")
 def tiny_log():

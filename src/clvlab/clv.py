@@ -61,9 +61,16 @@ instead of 100,000 distinct histories. Only the public ``expected_purchases`` an
 Memory. Draws are never held for all customers at once: customers (and the
 :math:`(x, T)` groups) are processed in chunks of rows whose draw arrays fit in
 ``memory_budget`` bytes (default :data:`DEFAULT_MEMORY_BUDGET`, 512 MiB), and only the
-per-customer summaries are kept. All posterior draws are used (no thinning); fewer draws
-are a matter of the fit (e.g. ``draws=250``). Customers with identical inputs (e.g. every
-one-time buyer of the same age) are computed once.
+per-customer summaries are kept; the table itself and the per-group arrays come on top
+(one million customers x 1,000 draws: 0.76 GB at the peak, ``benchmarks/bench_clv.py``).
+All posterior draws are used (no thinning); fewer draws are a matter of the fit (e.g.
+``draws=250``). Customers with identical inputs (e.g. every one-time buyer of the same
+age) are computed once.
+
+Cost. The period sums evaluate the model's expected purchases at every boundary for every
+group and draw: groups x draws x periods evaluations (BG/NBD: a hypergeometric function
+each). On a million customers (2,500 groups, 1,000 draws) monthly periods cost a quarter
+of weekly ones.
 
 Maximum likelihood. A fit by ``method="mle"`` (or ``"map"``) has a single draw: the
 interval is then degenerate (``clv_low = clv = clv_high``) and shows no parameter
@@ -391,14 +398,13 @@ def _distinct_inputs(
     """The distinct rows of the columns both models read (ids 0..K-1), and for each row of
     ``data`` the index of its distinct row: customers with equal inputs have equal CLVs."""
     frame = transaction_model.validate_data(data)
-    spend_columns = [] if _is_number(spend) else list(getattr(spend, "data_columns", {}).values())
-    for column in spend_columns:
-        if column not in data.columns:
-            raise DataValidationError(
-                f"column {column!r} (needed by the spend model) not found in the data "
-                f"(columns: {list(data.columns)})."
-            )
-        frame[column] = data[column].to_numpy(dtype=float)
+    spend_columns = []
+    if not _is_number(spend):
+        # Checked here, on the customers' own ids (later calls see distinct rows only).
+        spend_frame = spend.validate_data(data)
+        spend_columns = list(spend.data_columns.values())
+        for column in spend_columns:
+            frame[column] = spend_frame[column].to_numpy(dtype=float)
     inputs = list(dict.fromkeys([*transaction_model.data_spec.all_columns[1:], *spend_columns]))
     distinct = compress({c: frame[c].to_numpy(float) for c in inputs})
     table = pd.DataFrame(distinct.values)
