@@ -431,11 +431,11 @@ def _chunk_draws(
             else _draws(spend.expected_spend(chunk))
         )
         g = group[rows]
-        dep = alive * discounted[:, g]
+        dep = alive * np.take(discounted, g, axis=1)  # take: faster than [:, g]
         dep, spend_draws = _pair(dep, spend_draws, ("transaction model", "spend model"))
         yield {
             "probability_alive": alive,
-            "expected_purchases": alive * plain[:, g],
+            "expected_purchases": alive * np.take(plain, g, axis=1),
             "discounted_expected_purchases": dep,
             "expected_spend": spend_draws,
             "clv": settings.margin * dep * spend_draws,
