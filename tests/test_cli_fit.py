@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from clvlab.cli import fit
+from clvlab.cli import fitting
 from clvlab.models import CLVModel
 
 FULL_BG = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
@@ -61,7 +61,7 @@ def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, cli, fit
 def test_bayesian_methods_report_posterior_summaries(
     german_csv, cli, fit_args, monkeypatch, method, extra
 ):
-    monkeypatch.setattr(fit, "HEARTBEAT_SECONDS", 0.5)
+    monkeypatch.setattr(fitting, "HEARTBEAT_SECONDS", 0.5)
     run = cli(*fit_args(german_csv, "--method", method, "--seed", "1", "--json", *extra))
     assert run.code == 0, run.err
     result = strict_json(run.out)  # progress bars go to stderr, never into the JSON

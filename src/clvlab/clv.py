@@ -1,32 +1,167 @@
-"""The simple CLV formula of the practitioner articles, with one definition of its factors.
+r"""Customer lifetime value (CLV) in money: baselines, model-based CLV with intervals,
+value concentration and CLV by lifecycle phase.
+
+Teaching baselines
+------------------
+:func:`simple_clv` is the formula of the practitioners' articles,
 
 .. math::
 
-    \\text{CLV} = \\underbrace{\\frac{R}{O}}_{\\text{average order value}}
-    \\times \\underbrace{\\frac{O}{E}}_{\\text{purchase frequency}}
-    \\times L = \\frac{R}{E}\\, L,
+    \text{CLV} = \text{AOV} \times F \times L \times m,
 
-where an *order* is everything one customer bought on one day (same-day purchases merged,
-as in :func:`clvlab.rfm.purchase_periods`), :math:`O` is the number of orders and :math:`R`
-their revenue up to the end of the observation window, :math:`E = \\sum_i e_i` the
-customer-years of observation (customer :math:`i` is observed from the first purchase to the
-end of the window, :math:`e_i` years of 365.25 days) and :math:`L` the assumed lifespan in
-years. The first two factors multiply to the revenue per customer-year.
+with AOV the average order value (revenue / orders, an order being a customer's purchase
+day), :math:`F` the orders per customer-year of observation (each customer observed from
+the first purchase on), :math:`L` an assumed customer lifespan in years and :math:`m` the
+margin. :func:`historical_clv` is what each customer has brought in so far. Neither looks
+ahead per customer: the first treats everybody as average, the second treats the past as
+the future (a lapsed heavy buyer keeps a high value, a recent one-time buyer a low one).
+
+Model-based CLV
+---------------
+For customer :math:`i` with history :math:`h_i`, a horizon :math:`H` and margin :math:`m`,
+
+.. math::
+
+    \text{CLV}_i = m \; E[Z_i \mid h_i] \;
+        \sum_{k=1}^{K} w_k \big( E[Y_i(t_k) \mid h_i] - E[Y_i(t_{k-1}) \mid h_i] \big),
+
+where :math:`0 = t_0 < t_1 < \dots < t_K = H` are period boundaries (``step`` time units
+apart), :math:`E[Y(t) \mid h]` the transaction model's expected purchases in the next
+:math:`t` time units (BG/NBD, MBG/NBD, Pareto/NBD), :math:`E[Z \mid h]` the spend model's
+expected spend per purchase (Gamma-Gamma) and :math:`w_k` the discount weight of period
+:math:`k`. The sum is the *discounted expected purchases* (DEP). Everything is evaluated
+per posterior draw (the spend draws paired with the transaction draws), so each CLV has
+a posterior mean (``clv``) and an equal-tailed interval (``clv_low``, ``clv_high``: the
+3% and 97% quantiles of the draws for the default 94%).
+
+Discounting, with an annual rate :math:`d` and :math:`U` time units per year (52.18 weeks
+or 365.25 days):
+
+* ``"period"``: purchases of period :math:`k` are discounted at its end,
+  :math:`w_k = (1 + d)^{-t_k / U}`, i.e. at the rate :math:`(1 + d)^{1/U} - 1` per time
+  unit (the convention of spreadsheets and of lifetimes' ``customer_lifetime_value``);
+* ``"continuous"``: each purchase is discounted at its own time at the continuously
+  compounded rate :math:`\delta = \ln(1 + d) / U` per time unit (the same value at whole
+  years), :math:`\int_0^H e^{-\delta t} \, dE[Y(t)]`. Within a period the purchase rate
+  is taken as constant, so :math:`w_k` is the mean of :math:`e^{-\delta t}` over the
+  period, :math:`w_k = (e^{-\delta t_{k-1}} - e^{-\delta t_k}) / (\delta (t_k -
+  t_{k-1}))`; the sum converges to the integral as ``step`` shrinks. For Pareto/NBD and
+  :math:`H = \infty` the integral has a closed form, :func:`pareto_nbd_dert`.
+
+Computation. In every buy-till-you-die model
+:math:`E[Y(t) \mid h] = P(\text{alive} \mid h) \, E'[X(t)]`, where the future of a
+customer alive at :math:`T` depends on the history only through :math:`x` and :math:`T`
+(the recency :math:`t_x` enters :math:`P(\text{alive})` alone; see
+:mod:`clvlab.models.btyd`). The period sums are therefore taken once per distinct
+:math:`(x, T)` (and covariates) on a representative history with :math:`t_x = T`,
+divided by its :math:`P(\text{alive})`, and multiplied by each customer's own
+:math:`P(\text{alive})`: on a million customers with daily ages this is 2,500 groups
+instead of 100,000 distinct histories. Only the public ``expected_purchases`` and
+``probability_alive`` of the model are used.
+
+Memory. Draws are never held for all customers at once: customers (and the
+:math:`(x, T)` groups) are processed in chunks of rows whose draw arrays fit in
+``memory_budget`` bytes (default :data:`DEFAULT_MEMORY_BUDGET`, 512 MiB), and only the
+per-customer summaries are kept; the table itself and the per-group arrays come on top
+(one million customers x 1,000 draws: 0.76 GB at the peak, ``benchmarks/bench_clv.py``).
+All posterior draws are used (no thinning); fewer draws are a matter of the fit (e.g.
+``draws=250``). Customers with identical inputs (e.g. every one-time buyer of the same
+age) are computed once.
+
+Cost. The period sums evaluate the model's expected purchases at every boundary for every
+group and draw: groups x draws x periods evaluations (BG/NBD: a hypergeometric function
+each). A million customers (2,500 groups) with 1,000 draws took 46 s with monthly and
+105 s with weekly periods over a year on 2 cores (``benchmarks/results.md``).
+
+Maximum likelihood. A fit by ``method="mle"`` (or ``"map"``) has a single draw: the
+interval is then degenerate (``clv_low = clv = clv_high``) and shows no parameter
+uncertainty; fit by ``"nuts"`` for intervals.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
 import pandas as pd
+import scipy.special as sc
+import xarray as xr
+from numpy.typing import ArrayLike
 
 from clvlab import rfm
+from clvlab.errors import DataValidationError
+from clvlab.models.compression import compress
+from clvlab.models.data import describe_rows
 
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "clv_by_phase",
+    "customer_lifetime_value",
+    "discount_weights",
+    "discounted_expected_purchases",
+    "equal_tailed_interval",
+    "historical_clv",
+    "lorenz_curve",
+    "new_customer_value",
+    "pareto_nbd_dert",
+    "rank_customers",
+    "simple_clv",
+    "top_share",
+]
+
+#: Default bound (bytes) on the draw arrays held at once by :func:`customer_lifetime_value`.
+DEFAULT_MEMORY_BUDGET = 512 * 2**20
+#: Days per year used to convert annual rates and the baselines' years.
 DAYS_PER_YEAR = 365.25
+#: Float arrays of one (draw, row) cell alive at once while a chunk is evaluated (model
+#: intermediates included); sizes the chunks.
+_ARRAYS_PER_CELL = 8
+
+Discounting = Literal["period", "continuous"]
 
 
+class SpendModel(Protocol):
+    """What :func:`customer_lifetime_value` needs of a spend model (e.g. Gamma-Gamma)."""
+
+    def expected_spend(self, data: pd.DataFrame) -> xr.DataArray:
+        """Expected spend per purchase, dims ``(chain, draw, customer_id)``."""
+        ...
+
+    def population_mean_spend(self) -> Any:
+        """Mean spend per purchase of a new customer (DataArray ``(chain, draw)``)."""
+        ...
+
+
+Spend = SpendModel | float
+
+
+# --------------------------------------------------------------------- baselines
 def simple_clv(
-    log: pd.DataFrame, lifespan: float, end: str | pd.Timestamp | None = None
+    log: pd.DataFrame,
+    lifespan: float,
+    end: str | pd.Timestamp | None = None,
+    *,
+    margin: float = 1.0,
 ) -> pd.Series:
-    """Average order value, purchase frequency and the simple CLV of a transaction log.
+    """The practitioners' formula, with one definition of its factors (clvlab's):
+
+    .. math::
+
+        \\text{CLV} = \\underbrace{\\frac{R}{O}}_{\\text{average order value}}
+        \\times \\underbrace{\\frac{O}{E}}_{\\text{purchase frequency}}
+        \\times L \\times m = \\frac{R}{E}\\, L\\, m,
+
+    where an *order* is everything one customer bought on one day (same-day purchases
+    merged, as in :func:`clvlab.rfm.purchase_periods`; the first purchase counts),
+    :math:`O` is the number of orders and :math:`R` their revenue up to the end of the
+    observation window, :math:`E = \\sum_i e_i` the customer-years of observation
+    (customer :math:`i` is observed from the first purchase to the end of the window,
+    :math:`e_i` years of 365.25 days), :math:`L` the assumed lifespan in years and
+    :math:`m` the margin. The first two factors multiply to the revenue per customer-year.
+    One number for every customer, undiscounted.
 
     Parameters
     ----------
@@ -34,10 +169,13 @@ def simple_clv(
         A clean log with ``customer_id``, ``date`` and ``amount`` (see
         :func:`clvlab.transactions.validate`).
     lifespan : float
-        Assumed customer lifespan :math:`L` in years (the data cannot tell it).
+        Assumed customer lifespan :math:`L` in years (e.g. 1 / annual churn rate): the
+        formula's assumption, which the data cannot tell.
     end : str or Timestamp, optional
         Last day of the observation window (inclusive); purchases after it are ignored.
         Default: the last purchase date in the log.
+    margin : float
+        Share of revenue that is profit (1.0: CLV in revenue).
 
     Returns
     -------
@@ -45,11 +183,13 @@ def simple_clv(
         ``customers``, ``orders``, ``revenue``, ``customer_years`` (:math:`E`),
         ``average_order_value`` (:math:`R/O`), ``purchase_frequency`` (orders per
         customer-year, :math:`O/E`), ``revenue_per_customer_year`` (:math:`R/E`),
-        ``lifespan`` and ``clv`` (:math:`R L / E`).
+        ``lifespan``, ``margin`` and ``clv`` (:math:`R L m / E`).
     """
-    if lifespan <= 0:
-        raise ValueError(f"lifespan must be a positive number of years, got {lifespan}")
+    _check_positive(lifespan, "lifespan")
+    _check_margin(margin)
     orders = rfm.purchase_periods(log)
+    if "amount" not in orders.columns:
+        raise DataValidationError("column 'amount' not found; simple_clv needs amounts.")
     last_day = orders["date"].max() if end is None else pd.Timestamp(end)
     orders = orders[orders["date"] <= last_day]
     if orders.empty:
@@ -68,6 +208,669 @@ def simple_clv(
             "purchase_frequency": len(orders) / customer_years,
             "revenue_per_customer_year": per_year,
             "lifespan": float(lifespan),
-            "clv": per_year * lifespan,
-        }
+            "margin": float(margin),
+            "clv": per_year * lifespan * margin,
+        },
+        name="simple_clv",
     )
+
+
+def historical_clv(
+    log: pd.DataFrame,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    margin: float = 1.0,
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: str = "amount",
+) -> pd.DataFrame:
+    """What each customer has brought in so far: ``margin`` x revenue up to ``as_of``.
+
+    Definition: all purchases on or before ``as_of`` (default: the last day of the log),
+    the first purchase included, same-day orders merged into one purchase, undiscounted
+    (past money is not compounded forward).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer who bought by ``as_of``, sorted by id: ``customer_id``,
+        ``first_purchase``, ``n_purchases`` (purchase days), ``revenue``,
+        ``historical_clv``.
+    """
+    _check_margin(margin)
+    periods = rfm.purchase_periods(log, customer, date, amount)
+    if "amount" not in periods.columns:
+        raise DataValidationError(f"column {amount!r} not found; historical_clv needs amounts.")
+    if as_of is not None:
+        periods = periods.loc[periods["date"] <= pd.Timestamp(as_of)]
+    grouped = periods.groupby("customer_id", sort=True)
+    table = pd.DataFrame(
+        {
+            "first_purchase": grouped["date"].min(),
+            "n_purchases": grouped.size(),
+            "revenue": grouped["amount"].sum(),
+        }
+    ).reset_index()
+    table["historical_clv"] = margin * table["revenue"]
+    return table
+
+
+# --------------------------------------------------------------------- discounting
+def units_per_year(time_unit: str) -> float:
+    """Time units per year: 52.18 for weeks (``"W"``), 365.25 for days (``"D"``)."""
+    if time_unit not in rfm.TIME_UNITS:
+        raise DataValidationError(
+            f"time_unit {time_unit!r} is not supported; use one of {sorted(rfm.TIME_UNITS)}."
+        )
+    return DAYS_PER_YEAR / rfm.TIME_UNITS[time_unit]
+
+
+def discount_weights(
+    horizon: float,
+    *,
+    discount_rate: float,
+    time_unit: str = "W",
+    discounting: Discounting = "period",
+    step: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Period boundaries :math:`t_1, \\dots, t_K = H` and discount weights :math:`w_k`.
+
+    See the module documentation for the two conventions. The last period is shorter if
+    ``horizon`` is not a multiple of ``step``.
+
+    Parameters
+    ----------
+    horizon : float
+        :math:`H`, in time units.
+    discount_rate : float
+        Annual rate :math:`d` (0.1 = 10% a year); 0 means no discounting.
+    time_unit : {"W", "D"}
+        The data's (and the model's) time unit.
+    discounting : {"period", "continuous"}
+    step : float
+        Length of a period in time units.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Boundaries and weights, both of length :math:`K`.
+    """
+    _check_positive(horizon, "horizon")
+    _check_positive(step, "step")
+    if not (np.isfinite(discount_rate) and discount_rate >= 0):
+        raise ValueError(f"discount_rate must be a finite annual rate >= 0, got {discount_rate!r}.")
+    n_periods = math.ceil(horizon / step - 1e-9)
+    boundaries = np.minimum(step * np.arange(1, n_periods + 1), horizon)
+    delta = math.log1p(discount_rate) / units_per_year(time_unit)  # per time unit
+    if discounting == "period":
+        return boundaries, np.exp(-delta * boundaries)
+    if discounting == "continuous":
+        starts = np.r_[0.0, boundaries[:-1]]
+        if delta == 0:
+            return boundaries, np.ones_like(boundaries)
+        width = boundaries - starts
+        return boundaries, -np.expm1(-delta * width) * np.exp(-delta * starts) / (delta * width)
+    raise ValueError(f"discounting must be 'period' or 'continuous', got {discounting!r}.")
+
+
+# --------------------------------------------------------------------- model-based CLV
+@dataclass(frozen=True)
+class _Settings:
+    """The CLV options, checked once."""
+
+    horizon: float
+    discount_rate: float
+    time_unit: str
+    discounting: Discounting
+    step: float
+    margin: float = 1.0
+    interval: float = 0.94
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return discount_weights(
+            self.horizon,
+            discount_rate=self.discount_rate,
+            time_unit=self.time_unit,
+            discounting=self.discounting,
+            step=self.step,
+        )
+
+    def rows_per_chunk(self, n_draws: int) -> int:
+        return max(1, self.memory_budget // (8 * _ARRAYS_PER_CELL * n_draws))
+
+
+def _settings(**options: Any) -> _Settings:
+    settings = _Settings(**options)
+    _check_margin(settings.margin)
+    if not 0 < settings.interval < 1:
+        raise ValueError(f"interval must lie in (0, 1), e.g. 0.94, got {settings.interval!r}.")
+    if settings.memory_budget <= 0:
+        raise ValueError(
+            f"memory_budget must be a positive number of bytes, got {settings.memory_budget!r}."
+        )
+    settings.weights()  # checks horizon, step, rate, unit and discounting
+    return settings
+
+
+def _draws(array: xr.DataArray) -> np.ndarray:
+    """``(chain, draw, ...)`` values as ``(chain * draw, ...)``."""
+    values = array.to_numpy()
+    return values.reshape(-1, *values.shape[2:])
+
+
+def _future_per_group(
+    model: Any, frame: pd.DataFrame, settings: _Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Discounted and plain expected purchases over the horizon of a customer *alive at
+    T*, per distinct (x, T, covariates) group; returns ``(group_index, discounted,
+    plain)``, the arrays shaped ``(draws, groups)``."""
+    columns = model.data_columns
+    group_columns = [c for s, c in columns.items() if s != "t_x"] + list(
+        model.layout.covariate_columns
+    )
+    groups = compress({c: frame[c].to_numpy(float) for c in group_columns})
+    representative = pd.DataFrame(groups.values)
+    # A representative history with its last purchase at T: valid for x > 0 (t_x <= T)
+    # and x = 0 (t_x = 0); its P(alive) is far from 0 in every model.
+    representative[columns["t_x"]] = np.where(
+        representative[columns["x"]] > 0, representative[columns["T"]], 0.0
+    )
+    representative.insert(0, model.id_column, np.arange(groups.n_rows))
+    boundaries, weights = settings.weights()
+    n_draws = model.posterior.sizes["chain"] * model.posterior.sizes["draw"]
+    step = settings.rows_per_chunk(n_draws)
+    discounted, plain = [], []
+    for start in range(0, groups.n_rows, step):
+        rows = representative.iloc[start : start + step]
+        total, previous = 0.0, 0.0
+        for t, w in zip(boundaries, weights, strict=True):
+            current = _draws(model.expected_purchases(rows, t=float(t)))
+            total = total + w * (current - previous)
+            previous = current
+        alive = _draws(model.probability_alive(rows))
+        discounted.append(total / alive)
+        plain.append(previous / alive)
+    return groups.inverse, np.concatenate(discounted, axis=1), np.concatenate(plain, axis=1)
+
+
+def _pair(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Pair the draws (first axis) of two independent posteriors: equal counts pair draw by
+    draw, a single draw (a point estimate) is used with every draw of the other."""
+    if len(a) == len(b) or 1 in (len(a), len(b)):
+        return a, b
+    raise ValueError(
+        f"the {names[0]} has {len(a)} draws and the {names[1]} {len(b)}; fit both with the "
+        "same chains and draws (or one of them by maximum likelihood)."
+    )
+
+
+def _distinct_inputs(
+    transaction_model: Any, spend: Spend, data: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct rows of the columns both models read (ids 0..K-1), and for each row of
+    ``data`` the index of its distinct row: customers with equal inputs have equal CLVs."""
+    frame = transaction_model.validate_data(data)
+    spend_columns = []
+    if not _is_number(spend):
+        # Checked here, on the customers' own ids (later calls see distinct rows only).
+        spend_frame = spend.validate_data(data)
+        spend_columns = list(spend.data_columns.values())
+        for column in spend_columns:
+            frame[column] = spend_frame[column].to_numpy(dtype=float)
+    inputs = list(dict.fromkeys([*transaction_model.data_spec.all_columns[1:], *spend_columns]))
+    distinct = compress({c: frame[c].to_numpy(float) for c in inputs})
+    table = pd.DataFrame(distinct.values)
+    table.insert(0, transaction_model.id_column, np.arange(distinct.n_rows))
+    return table, distinct.inverse
+
+
+def _chunk_draws(
+    transaction_model: Any, spend: Spend, table: pd.DataFrame, settings: _Settings
+) -> Iterator[dict[str, np.ndarray]]:
+    """Per chunk of rows of ``table``, the draws of ``probability_alive``,
+    ``expected_purchases``, ``discounted_expected_purchases``, ``expected_spend`` and
+    ``clv``, each shaped ``(draws, rows)``."""
+    group, discounted, plain = _future_per_group(transaction_model, table, settings)
+    n_draws = max(len(discounted), _spend_draws(spend))
+    step = settings.rows_per_chunk(n_draws)
+    for start in range(0, len(table), step):
+        rows = np.arange(start, min(start + step, len(table)))
+        chunk = table.iloc[rows]
+        alive = _draws(transaction_model.probability_alive(chunk))
+        spend_draws = (
+            np.full((1, len(rows)), float(spend))
+            if _is_number(spend)
+            else _draws(spend.expected_spend(chunk))
+        )
+        g = group[rows]
+        dep = alive * np.take(discounted, g, axis=1)  # take: faster than [:, g]
+        dep, spend_draws = _pair(dep, spend_draws, ("transaction model", "spend model"))
+        yield {
+            "probability_alive": alive,
+            "expected_purchases": alive * np.take(plain, g, axis=1),
+            "discounted_expected_purchases": dep,
+            "expected_spend": spend_draws,
+            "clv": settings.margin * dep * spend_draws,
+        }
+
+
+def _spend_draws(spend: Spend) -> int:
+    if _is_number(spend):
+        return 1
+    posterior = spend.posterior
+    return posterior.sizes["chain"] * posterior.sizes["draw"]
+
+
+def _is_number(spend: Spend) -> bool:
+    if isinstance(spend, int | float | np.number):
+        if not (np.isfinite(spend) and spend >= 0):
+            raise ValueError(f"a constant spend per purchase must be >= 0, got {spend!r}.")
+        return True
+    if not hasattr(spend, "expected_spend"):
+        raise TypeError(
+            "spend must be a fitted spend model (e.g. GammaGamma) or a constant spend per "
+            f"purchase, got {type(spend).__name__}."
+        )
+    return False
+
+
+def customer_lifetime_value(
+    transaction_model: Any,
+    spend: Spend,
+    data: pd.DataFrame,
+    *,
+    horizon: float = 52.0,
+    discount_rate: float = 0.1,
+    margin: float = 1.0,
+    time_unit: str = "W",
+    discounting: Discounting = "period",
+    step: float = 1.0,
+    interval: float = 0.94,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> pd.DataFrame:
+    """CLV per customer with a posterior interval (see the module documentation).
+
+    Parameters
+    ----------
+    transaction_model : BetaGeo, ModifiedBetaGeo or ParetoNBD
+        A fitted buy-till-you-die model.
+    spend : GammaGamma or float
+        A fitted spend model with ``expected_spend(data)``, or a constant spend per
+        purchase (e.g. a known average order value).
+    data : pandas.DataFrame
+        One row per customer with the columns both models read (e.g.
+        :func:`clvlab.rfm.summarize`: ``customer_id``, ``frequency``, ``recency``, ``T``,
+        ``monetary_value``).
+    horizon : float
+        Horizon :math:`H` in time units (52 weeks: one year).
+    discount_rate : float
+        Annual discount rate (0.1 = 10%).
+    margin : float
+        Profit share of revenue (1.0: CLV in revenue).
+    time_unit : {"W", "D"}
+        Time unit of the data and the model.
+    discounting : {"period", "continuous"}
+        See the module documentation.
+    step : float
+        Period length in time units (1: weekly periods for weekly data).
+    interval : float
+        Probability of the equal-tailed interval (0.94: the 3% and 97% quantiles).
+    memory_budget : int
+        Bytes of draw arrays held at once (customers are processed in chunks).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, in the order of ``data``: ``customer_id``,
+        ``probability_alive``, ``expected_purchases`` (undiscounted, over the horizon),
+        ``discounted_expected_purchases``, ``expected_spend``, ``clv``, ``clv_low``,
+        ``clv_high``: posterior means, and the interval of the CLV. ``attrs`` holds the
+        settings and ``n_draws``.
+    """
+    settings = _settings(
+        horizon=horizon,
+        discount_rate=discount_rate,
+        time_unit=time_unit,
+        discounting=discounting,
+        step=step,
+        margin=margin,
+        interval=interval,
+        memory_budget=memory_budget,
+    )
+    table, inverse = _distinct_inputs(transaction_model, spend, data)
+    parts: dict[str, list[np.ndarray]] = {}
+    n_draws = 1
+    for draws in _chunk_draws(transaction_model, spend, table, settings):
+        n_draws = len(draws["clv"])
+        for name, values in draws.items():
+            parts.setdefault(name, []).append(values.mean(axis=0))
+        low, high = equal_tailed_interval(draws["clv"], interval)
+        parts.setdefault("clv_low", []).append(low)
+        parts.setdefault("clv_high", []).append(high)
+    ids = data[transaction_model.id_column].to_numpy()
+    result = pd.DataFrame({transaction_model.id_column: ids})
+    for name in (
+        "probability_alive",
+        "expected_purchases",
+        "discounted_expected_purchases",
+        "expected_spend",
+        "clv",
+        "clv_low",
+        "clv_high",
+    ):
+        result[name] = np.concatenate(parts[name])[inverse]
+    # Rounding can put the mean of identical draws a hair outside their quantiles.
+    result["clv_low"] = np.minimum(result["clv_low"], result["clv"])
+    result["clv_high"] = np.maximum(result["clv_high"], result["clv"])
+    result.attrs = {
+        "horizon": float(horizon),
+        "discount_rate": float(discount_rate),
+        "margin": float(margin),
+        "time_unit": time_unit,
+        "discounting": discounting,
+        "step": float(step),
+        "interval": float(interval),
+        "n_draws": n_draws,
+    }
+    return result
+
+
+def equal_tailed_interval(draws: np.ndarray, interval: float = 0.94) -> np.ndarray:
+    """The ``(1 - interval) / 2`` and ``(1 + interval) / 2`` quantiles over the first axis,
+    as :func:`numpy.quantile` (linear interpolation) computes them, from one partial sort
+    (:func:`numpy.partition` at the four order statistics needed): 40% faster on the
+    draws of a million customers.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(2, ...)``: lower and upper bounds.
+    """
+    n = draws.shape[0]
+    positions = (n - 1) * np.array([(1 - interval) / 2, (1 + interval) / 2])
+    below = np.floor(positions).astype(int)
+    above = np.minimum(below + 1, n - 1)
+    ordered = np.partition(draws, sorted({*below, *above}), axis=0)
+    fraction = (positions - below).reshape(-1, *([1] * (draws.ndim - 1)))
+    return ordered[below] + fraction * (ordered[above] - ordered[below])
+
+
+def discounted_expected_purchases(
+    transaction_model: Any,
+    data: pd.DataFrame,
+    *,
+    horizon: float = 52.0,
+    discount_rate: float = 0.1,
+    time_unit: str = "W",
+    discounting: Discounting = "period",
+    step: float = 1.0,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> xr.DataArray:
+    """Discounted expected purchases over the horizon, all draws: dims ``(chain, draw,
+    customer_id)``. Holds every draw of every customer: for small tables (notebooks);
+    :func:`customer_lifetime_value` summarises large ones chunk by chunk.
+
+    Raises
+    ------
+    MemoryError
+        If the draws of all customers exceed ``memory_budget``.
+    """
+    posterior = transaction_model.posterior
+    lead = (posterior.sizes["chain"], posterior.sizes["draw"])
+    size = 8 * lead[0] * lead[1] * len(data)
+    if size > memory_budget:
+        raise MemoryError(
+            f"all draws of {len(data):,} customers take {size / 2**20:,.0f} MiB, above "
+            f"memory_budget ({memory_budget / 2**20:,.0f} MiB); use customer_lifetime_value, "
+            "which summarises chunk by chunk, or raise memory_budget."
+        )
+    settings = _settings(
+        horizon=horizon,
+        discount_rate=discount_rate,
+        time_unit=time_unit,
+        discounting=discounting,
+        step=step,
+        memory_budget=memory_budget,
+    )
+    table, inverse = _distinct_inputs(transaction_model, 0.0, data)
+    chunks = _chunk_draws(transaction_model, 0.0, table, settings)
+    values = np.concatenate([d["discounted_expected_purchases"] for d in chunks], axis=1)
+    return xr.DataArray(
+        values[:, inverse].reshape(*lead, len(data)),
+        dims=("chain", "draw", "customer_id"),
+        coords={
+            "chain": posterior["chain"].to_numpy(),
+            "draw": posterior["draw"].to_numpy(),
+            "customer_id": data[transaction_model.id_column].to_numpy(),
+        },
+        name="discounted_expected_purchases",
+        attrs={"horizon": float(horizon), "discount_rate": float(discount_rate)},
+    )
+
+
+def pareto_nbd_dert(
+    model: Any, data: pd.DataFrame, *, discount_rate: float, time_unit: str = "W"
+) -> xr.DataArray:
+    """Discounted expected residual transactions of Pareto/NBD in closed form (infinite
+    horizon, continuous discounting; Fader, Hardie & Lee 2005, "RFM and CLV", JMR 42(4),
+    eq. 2).
+
+    .. math::
+
+        \\text{DERT}(\\delta \\mid x, t_x, T) = P(\\text{alive})
+            \\frac{r + x}{\\alpha + T} (\\beta + T)^s \\delta^{s - 1}
+            U(s, s; \\delta (\\beta + T)),
+
+    with :math:`U` Tricomi's confluent hypergeometric function of the second kind
+    (:func:`scipy.special.hyperu`) and :math:`\\delta = \\ln(1 + d) / U` the continuously
+    compounded rate per time unit. This is FHL's expression with the likelihood replaced
+    by :math:`P(\\text{alive})`: :math:`(r + x) / (\\alpha + T)` is the expected purchase
+    rate of a customer alive at :math:`T`, and :math:`\\int_0^\\infty e^{-\\delta t}
+    (\\frac{\\beta + T}{\\beta + T + t})^s dt = (\\beta + T)^s \\delta^{s-1}
+    U(s, s; \\delta(\\beta + T))` their discounted remaining lifetime.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(chain, draw, customer_id)``, named ``dert``.
+    """
+    if getattr(model, "name", None) != "pareto-nbd":
+        raise TypeError(f"pareto_nbd_dert needs a fitted ParetoNBD, got {type(model).__name__}.")
+    if model.covariates:
+        raise ValueError("pareto_nbd_dert does not support covariates yet.")
+    if not (np.isfinite(discount_rate) and discount_rate > 0):
+        raise ValueError(
+            f"discount_rate must be > 0 (the sum over an infinite horizon), got {discount_rate!r}."
+        )
+    delta = math.log1p(discount_rate) / units_per_year(time_unit)
+    frame = model.validate_data(data)
+    alive = model.probability_alive(data)
+    x = xr.DataArray(frame["frequency"].to_numpy(), dims="customer_id")
+    T = xr.DataArray(frame["T"].to_numpy(), dims="customer_id")
+    post = model.posterior
+    r, alpha, s, beta = (post[k] for k in ("r", "alpha", "s", "beta"))
+    z = delta * (beta + T)
+    lifetime = np.exp(s * np.log(beta + T) + (s - 1) * math.log(delta)) * xr.apply_ufunc(
+        sc.hyperu, s, s, z
+    )
+    dert = alive * (r + x) / (alpha + T) * lifetime
+    return dert.transpose("chain", "draw", "customer_id").rename("dert")
+
+
+def new_customer_value(
+    transaction_model: Any,
+    spend: Spend,
+    *,
+    horizon: float = 52.0,
+    discount_rate: float = 0.1,
+    margin: float = 1.0,
+    time_unit: str = "W",
+    discounting: Discounting = "period",
+    step: float = 1.0,
+    include_first_purchase: bool = True,
+) -> xr.DataArray:
+    """CLV of a newly acquired customer, to compare with the acquisition cost (CLV:CAC =
+    ``new_customer_value(...) / cac``).
+
+    .. math::
+
+        \\text{CLV}_\\text{new} = m \\, E[Z] \\Big( [\\text{first}] + \\sum_k w_k
+            \\big(E[X(t_k)] - E[X(t_{k-1})]\\big) \\Big),
+
+    with :math:`E[X(t)]` the expected repeat purchases of a new customer
+    (``expected_purchases_new_customer``), :math:`E[Z]` the population mean spend per
+    purchase and the first (acquisition) purchase counted at time 0, undiscounted,
+    unless ``include_first_purchase=False``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("sample",)``: one value per (paired) posterior draw; take ``.mean()`` and
+        quantiles for the interval.
+    """
+    settings = _settings(
+        horizon=horizon,
+        discount_rate=discount_rate,
+        time_unit=time_unit,
+        discounting=discounting,
+        step=step,
+        margin=margin,
+    )
+    boundaries, weights = settings.weights()
+    expected = _draws(transaction_model.expected_purchases_new_customer(t=boundaries))
+    increments = np.diff(expected, axis=1, prepend=0.0)
+    purchases = float(include_first_purchase) + increments @ weights
+    if _is_number(spend):
+        mean_spend = np.array([float(spend)])
+    else:
+        mean_spend = np.atleast_1d(np.asarray(spend.population_mean_spend(), dtype=float))
+        mean_spend = mean_spend.reshape(-1)
+    purchases, mean_spend = _pair(purchases, mean_spend, ("transaction model", "spend model"))
+    return xr.DataArray(margin * purchases * mean_spend, dims="sample", name="new_customer_value")
+
+
+# --------------------------------------------------------------------- concentration
+def _values(values: ArrayLike, name: str = "values") -> np.ndarray:
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0:
+        raise ValueError(f"{name} is empty.")
+    bad = ~np.isfinite(array) | (array < 0)
+    if bad.any():
+        raise DataValidationError(
+            f"{name} must be finite and >= 0 but is not at positions "
+            f"{describe_rows(np.flatnonzero(bad))}."
+        )
+    return array
+
+
+def lorenz_curve(values: ArrayLike) -> pd.DataFrame:
+    """Lorenz curve of customer value: customers sorted from the least to the most
+    valuable, the cumulative share of customers against the cumulative share of value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_share`` and ``value_share``, from (0, 0) to (1, 1); ``attrs["gini"]``
+        is the Gini coefficient (twice the area between the diagonal and the curve).
+    """
+    array = np.sort(_values(values))
+    total = array.sum()
+    cumulative = np.r_[0.0, np.cumsum(array)] / (total if total > 0 else 1.0)
+    share = np.arange(array.size + 1) / array.size
+    curve = pd.DataFrame({"customer_share": share, "value_share": cumulative})
+    area = np.sum((cumulative[1:] + cumulative[:-1]) / 2) / array.size
+    curve.attrs["gini"] = float(1 - 2 * area) if total > 0 else 0.0
+    return curve
+
+
+def top_share(values: ArrayLike, *, top: float = 0.1) -> float:
+    """Share of the total value held by the most valuable ``top`` share of customers
+    (the ``ceil(top * n)`` largest values)."""
+    if not 0 < top <= 1:
+        raise ValueError(f"top must lie in (0, 1], e.g. 0.1 for the top 10%, got {top!r}.")
+    array = np.sort(_values(values))[::-1]
+    total = array.sum()
+    k = math.ceil(top * array.size - 1e-9)
+    return float(array[:k].sum() / total) if total > 0 else 0.0
+
+
+def rank_customers(table: pd.DataFrame, column: str = "clv") -> pd.DataFrame:
+    """Sort customers by value, most valuable first, adding ``value_rank`` (1 = most
+    valuable) and ``cumulative_value_share``."""
+    if column not in table.columns:
+        raise DataValidationError(f"column {column!r} not found (columns: {list(table.columns)}).")
+    values = _values(table[column], column)
+    ranked = table.iloc[np.argsort(-values, kind="stable")].reset_index(drop=True)
+    total = values.sum()
+    ranked["value_rank"] = np.arange(1, len(ranked) + 1)
+    ranked["cumulative_value_share"] = ranked[column].cumsum() / (total if total > 0 else 1.0)
+    return ranked
+
+
+def clv_by_phase(
+    clv: pd.DataFrame,
+    phases: pd.DataFrame,
+    column: str = "clv",
+    customer: str = "customer_id",
+) -> pd.DataFrame:
+    """CLV by lifecycle phase: customers, total and mean value and share of the total.
+
+    Parameters
+    ----------
+    clv : pandas.DataFrame
+        Per-customer values, e.g. :func:`customer_lifetime_value`.
+    phases : pandas.DataFrame
+        Per-customer phases, e.g. :func:`clvlab.phases.assign_phases` at the
+        calibration end (columns ``customer_id`` and ``phase``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``phase`` (every phase of :data:`clvlab.phases.PHASES`), columns
+        ``customers``, ``total_value``, ``mean_value``, ``value_share``. Customers with a
+        phase but no value are left out and counted in
+        ``attrs["customers_without_value"]``.
+
+    Raises
+    ------
+    DataValidationError
+        If a customer with a value has no phase.
+    """
+    from clvlab.phases import PHASE_DTYPE
+
+    for name, frame, needed in (("clv", clv, column), ("phases", phases, "phase")):
+        for col in (customer, needed):
+            if col not in frame.columns:
+                raise DataValidationError(
+                    f"column {col!r} not found in {name} (columns: {list(frame.columns)})."
+                )
+    phase = phases.set_index(customer)["phase"]
+    missing = ~clv[customer].isin(phase.index)
+    if missing.any():
+        raise DataValidationError(
+            f"customer_id {describe_rows(clv.loc[missing, customer])} have a value but no "
+            "phase; assign phases at the calibration end of the CLV data."
+        )
+    values = pd.Series(_values(clv[column], column), index=clv[customer].to_numpy())
+    by = phase.reindex(values.index).astype(PHASE_DTYPE)
+    grouped = values.groupby(by, observed=False)
+    table = pd.DataFrame(
+        {"customers": grouped.size(), "total_value": grouped.sum(), "mean_value": grouped.mean()}
+    )
+    total = values.sum()
+    table["value_share"] = table["total_value"] / (total if total > 0 else 1.0)
+    table.index.name = "phase"
+    table.attrs["customers_without_value"] = int((~phase.index.isin(values.index)).sum())
+    return table
+
+
+# --------------------------------------------------------------------- checks
+def _check_positive(value: float, name: str) -> None:
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
+
+
+def _check_margin(margin: float) -> None:
+    if not (np.isfinite(margin) and 0 <= margin):
+        raise ValueError(f"margin must be a finite share of revenue >= 0, got {margin!r}.")

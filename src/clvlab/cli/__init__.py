@@ -18,10 +18,10 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
-from clvlab.cli import checks, fit, phases, summarize, validate
+from clvlab.cli import checks, clv, fit, phases, summarize, validate
 from clvlab.errors import ClvlabError
 
-SUBCOMMANDS = (validate, summarize, phases, fit)
+SUBCOMMANDS = (validate, summarize, phases, fit, clv)
 
 
 class _Parser(argparse.ArgumentParser):

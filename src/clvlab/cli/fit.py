@@ -11,26 +11,19 @@ output holds only the result.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
-import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import pandas as pd
 
 from clvlab import rfm
 from clvlab.cli import checks
 from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+from clvlab.cli.fitting import add_model_arguments, fit_quietly, progress
 from clvlab.cli.output import write_files
 from clvlab.models import MODELS
 from clvlab.models.fitting import METHODS
-
-HEARTBEAT_SECONDS = 30.0
-"""How often a fit says it is still running when standard error is not a terminal (a log
-file), where progress bars show only their final state."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,35 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=False)
-    parser.add_argument(
-        "--model", choices=list(MODELS), default="bg-nbd", help="model to fit (default bg-nbd)"
-    )
-    parser.add_argument(
-        "--method",
-        choices=list(METHODS),
-        default="mle",
-        help="mle (default, fastest), map, nuts (full posterior) or advi",
-    )
-    parser.add_argument(
-        "--draws",
-        metavar="N",
-        type=checks.positive_int,
-        default=1000,
-        help="NUTS draws per chain, or ADVI draws (default 1000)",
-    )
-    parser.add_argument(
-        "--tune",
-        metavar="N",
-        type=checks.non_negative_int,
-        default=1000,
-        help="NUTS tuning steps per chain (default 1000)",
-    )
-    parser.add_argument(
-        "--chains", type=checks.positive_int, default=4, metavar="N", help="NUTS chains (default 4)"
-    )
-    parser.add_argument(
-        "--seed", type=checks.seed, default=None, metavar="N", help="random seed (0 to 4294967295)"
-    )
+    add_model_arguments(parser, METHODS)
     parser.add_argument(
         "--horizon",
         type=checks.positive_float,
@@ -103,32 +68,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _heartbeat(started: float) -> Iterator[None]:
-    """Print "still fitting" with the time taken every :data:`HEARTBEAT_SECONDS` while the
-    block runs, unless standard error is a terminal (where the progress bar is live)."""
-    if sys.stderr.isatty():
-        yield
-        return
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            _progress(f"still fitting ({time.perf_counter() - started:.0f} s)")
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def run(args: argparse.Namespace) -> int:
     """Fit the model; write the predictions and the model; print the estimates."""
     checks.distinct_files([args.file], {"--out": args.out, "--save": args.save})
@@ -140,23 +79,13 @@ def run(args: argparse.Namespace) -> int:
         amount="amount" if args.amount_col else None,
     )
     model = MODELS[args.model]()
-    _progress(
+    progress(
         f"fitting {args.model} by {args.method} to {len(summary):,} customers"
         + (f" ({args.chains} chains x {args.draws} draws)" if args.method == "nuts" else "")
     )
     started = time.perf_counter()
-    # Whatever the samplers print (progress bars) goes to stderr; stdout holds the result.
-    with contextlib.redirect_stdout(sys.stderr), _heartbeat(started):
-        model.fit(
-            summary,
-            method=args.method,
-            draws=args.draws,
-            tune=args.tune,
-            chains=args.chains,
-            random_seed=args.seed,
-            progressbar=args.method in ("nuts", "advi"),
-        )
-    _progress(f"fitted in {time.perf_counter() - started:.1f} s")
+    fit_quietly(model, summary, args)
+    progress(f"fitted in {time.perf_counter() - started:.1f} s")
 
     horizon = args.horizon if args.horizon is not None else float(summary["T"].max())
     writers = {}
@@ -175,12 +104,12 @@ def run(args: argparse.Namespace) -> int:
         writers[args.save] = model.save
     write_files(writers)
     if args.out:
-        _progress(
+        progress(
             f"wrote predictions for {len(summary):,} customers to {args.out} "
             f"(expected purchases over {horizon:g} {args.time_unit})"
         )
     if args.save:
-        _progress(f"saved the model to {args.save}")
+        progress(f"saved the model to {args.save}")
 
     result = _result(model, args, summary)
     if args.json:
