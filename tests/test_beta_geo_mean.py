@@ -13,6 +13,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.special import betaln
 
 from clvlab.models.beta_geo_mean import expected_purchases_alive
 
@@ -159,3 +160,20 @@ def test_extreme_grid_within_1e_9_relative():
     # measured: median 2e-14, largest 3e-10 where a ~ 5e4 (scipy's ln B(a, b) from
     # ln-gamma values of size 5e5 carries absolute errors of about 1e-10)
     assert np.max(error) < 1e-9, points[np.argmax(error)]
+
+
+def test_series_and_quadrature_agree_where_both_apply():
+    """The kernel sums the positive series when it is short (< 4,000 terms) and integrates
+    otherwise; both ways agree on points on either side of that switch."""
+    from clvlab.models import beta_geo_mean as bgm
+
+    workspace = np.empty(bgm._MAX_TERMS)
+    lo, hi, points = np.empty(bgm._MAX_PANELS), np.empty(bgm._MAX_PANELS), np.empty(6)
+    cases = [(0.79, 2.4, 0.24, 17.7), (1.0, 30.0, 26.2, 1.1), (300.0, 1950.0, 0.24, 17.7),
+             (2e4, 6e4, 30.0, 0.4), (0.01, 0.01, 3.0, 50.0), (5.0, 0.5, 900.0, 2.5)]  # fmt: skip
+    for a, b, r, k in cases:
+        series = bgm._series(a, b, r, k, 3990, workspace)
+        log_integral = bgm._log_quadrature(a, b, r, k, lo, hi, points)
+        quadrature = np.exp(np.log(r * k) - betaln(a, b) + log_integral)
+        # quadrature: up to 1e-10 where ln B(a, b) is large (a, b ~ 1e4), else 1e-13
+        assert series == pytest.approx(quadrature, rel=1e-9), (a, b, r, k)
