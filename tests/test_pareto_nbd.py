@@ -241,7 +241,7 @@ def test_count_distribution_agrees_with_mpmath_on_an_extreme_grid():
             continue
         assert 0 < value <= 1
         worst = max(worst, abs(value / float(reference) - 1))
-    # measured: about 1e-13
+    # measured: median 1e-13, largest 2e-10 (the reference settles to 1e-10)
     assert worst < 1e-9
 
 

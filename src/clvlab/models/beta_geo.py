@@ -177,8 +177,9 @@ class BetaGeo(BuyTillYouDieModel):
         # FHL 2005 eq. 9: E[X(t)] = (a + b - 1)/(a - 1)
         #     * [1 - (alpha / (alpha + t))^r 2F1(r, b; a + b - 1; t / (alpha + t))]
         #   = E_p[(1 - (alpha / (alpha + p t))^r) / p], p ~ Beta(a, b),
-        # evaluated as the mean over p by quadrature: finite for every a > 0 (a = 1 too)
-        # where scipy's hyp2f1 overflows (see clvlab.models.beta_geo_mean).
+        # evaluated as a series of positive terms or, for long ones, by quadrature over p:
+        # finite for every a > 0 (a = 1 too) where scipy's hyp2f1 overflowed
+        # (see clvlab.models.beta_geo_mean).
         r, alpha, a, b = (params[name] for name in self.param_names)
         return beta_geo_mean.expected_purchases_alive(r, alpha, a, b, t)
 
