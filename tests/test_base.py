@@ -56,8 +56,9 @@ def test_priors_override_defaults_and_reach_the_pymc_model(cdnow):
     model = BetaGeo(priors={"r": {"dist": "Gamma", "alpha": 2.0, "beta": 4.0}})
     priors = model.resolved_priors(cdnow)
     assert priors["r"] == {"dist": "Gamma", "alpha": 2.0, "beta": 4.0}
-    # alpha's default scales with the time unit: 10 * max(T).
-    assert priors["alpha"] == {"dist": "HalfNormal", "sigma": pytest.approx(388.6, abs=0.1)}
+    # alpha's default scales with the time unit: 10 * the mean time per repeat purchase.
+    per_purchase = cdnow["T"].sum() / cdnow["frequency"].sum()
+    assert priors["alpha"] == {"dist": "HalfNormal", "sigma": pytest.approx(10 * per_purchase)}
     pymc_model = model.build_model(cdnow)
     assert type(pymc_model["r"].owner.op).__name__ == "GammaRV"
     assert type(pymc_model["a"].owner.op).__name__ == "HalfNormalRV"

@@ -66,6 +66,17 @@ so the integrand is unimodal with its mode in closed form (:math:`\rho^* = (1-p)
    without steps 1-3, misses by about 0.03 where the integrand is sharp (large :math:`x`,
    small :math:`\alpha`); with them, CDNOW needs about 10 nodes per customer.
 
+The count distribution
+----------------------
+:math:`P(X(t) = n)` of a customer alive at 0 needs the same integral with an extra factor
+:math:`\tau^n` (the negative binomial count over the lifetime :math:`\tau < t`, see
+:class:`clvlab.models.ParetoNBD`). With :math:`\tau = (c+t_x)(\mathrm{expm1}(\delta) + e_0)`,
+:math:`e_0 = t_x/(c+t_x)`, it adds :math:`n\log(c+t_x)` to :math:`\psi_0` and the concave
+term :math:`n\log(\mathrm{expm1}(\delta) + e_0)` to :math:`g`, so the integrand stays
+unimodal: the mode comes from bisection on :math:`g'` instead of the closed form, and cuts
+and node counts are those above (``log_integral(..., n=n)``; against mpmath on an extreme grid
+in ``tests/test_pareto_nbd.py``). The likelihood (``n = 0``) is computed exactly as before.
+
 The gradient
 ------------
 The node placement (mode, cuts, node count) changes the approximation, not the integral, so
@@ -147,20 +158,29 @@ _RULES = quadrature_rules()
 
 
 @numba.njit(inline="always")
-def _g(d, omp, q, rho0):
-    """g(delta) = (1-p) delta - q log1p(rho0 expm1(delta))."""
-    return omp * d - q * math.log1p(rho0 * math.expm1(d))
+def _g(d, omp, q, rho0, n, e0):
+    """g(delta) = (1-p) delta - q log1p(rho0 expm1(delta)) [+ n log(expm1(delta) + e0)]."""
+    value = omp * d - q * math.log1p(rho0 * math.expm1(d))
+    if n > 0.0:
+        inner = math.expm1(d) + e0
+        value += n * math.log(inner) if inner > 0.0 else -math.inf
+    return value
 
 
 @numba.njit(inline="always")
-def _dg(d, omp, q, rho0):
-    """g'(delta) = (1-p) - q rho, rho = rho0 e^delta / (1 - rho0 + rho0 e^delta)."""
+def _dg(d, omp, q, rho0, n, e0):
+    """g'(delta) = (1-p) - q rho [+ n e^delta / (expm1(delta) + e0)],
+    rho = rho0 e^delta / (1 - rho0 + rho0 e^delta)."""
     e = math.exp(d)
-    return omp - q * (rho0 * e) / (1.0 - rho0 + rho0 * e)
+    slope = omp - q * (rho0 * e) / (1.0 - rho0 + rho0 * e)
+    if n > 0.0:
+        inner = math.expm1(d) + e0
+        slope += n * e / inner if inner > 0.0 else math.inf
+    return slope
 
 
 @numba.njit(cache=True)
-def _cut(d_m, d_end, omp, q, rho0):
+def _cut(d_m, d_end, omp, q, rho0, n, e0):
     """Offset between d_m and d_end beyond which g < g(d_m) - K.
 
     g is concave, so the tangent at any point ``a`` on the way out bounds g from above:
@@ -169,36 +189,55 @@ def _cut(d_m, d_end, omp, q, rho0):
     g = g(d_m) - K.
     """
     sign = 1.0 if d_end >= d_m else -1.0
-    g_m = _g(d_m, omp, q, rho0)
+    g_m = _g(d_m, omp, q, rho0, n, e0)
     dist = abs(d_end - d_m)
     for fraction in _CANDIDATES:
         a = d_m + (d_end - d_m) * fraction
-        drop = g_m - _g(a, omp, q, rho0)
-        steep = max(-sign * _dg(a, omp, q, rho0), _TINY)  # outward decay rate
+        drop = g_m - _g(a, omp, q, rho0, n, e0)
+        steep = max(-sign * _dg(a, omp, q, rho0, n, e0), _TINY)  # outward decay rate
         reach = 0.0 if drop >= _K_DROP else (_K_DROP - drop) / steep
         dist = min(dist, abs(a - d_m) + reach)
     cut = d_m + sign * dist
     target = g_m - _K_DROP
     for _ in range(_NEWTON_STEPS):
-        value, slope = _g(cut, omp, q, rho0) - target, _dg(cut, omp, q, rho0)
-        if value < 0.0 and abs(slope) > _TINY:
+        value, slope = _g(cut, omp, q, rho0, n, e0) - target, _dg(cut, omp, q, rho0, n, e0)
+        if -math.inf < value < 0.0 and _TINY < abs(slope) < math.inf:
             cut -= value / slope
     return cut
 
 
 @numba.njit(cache=True)
-def _side(d_m, end, g_m, omp, q, rho0, rules, moments):
+def _root_of_slope(length, omp, q, rho0, n, e0):
+    """The mode of the concave g on [0, length]: the root of the decreasing g', if inside."""
+    if _dg(length, omp, q, rho0, n, e0) >= 0.0:
+        return length
+    lo, hi = 0.0, length
+    if _dg(lo, omp, q, rho0, n, e0) <= 0.0:
+        return lo
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _dg(mid, omp, q, rho0, n, e0) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+@numba.njit(cache=True)
+def _side(d_m, end, g_m, omp, q, rho0, n, e0, rules, moments):
     """Add the integral of e^(g - g_m) from d_m to ``end`` to ``moments[0]``, and its
     integrals weighted by dg/d(1-p), -dg/dq and -dg/drho0 / q to ``moments[1:]``."""
     limits, counts, nodes, weights = rules
     width = abs(end - d_m)
     if width == 0.0:
         return
-    drop = g_m - _g(end, omp, q, rho0)
+    drop = g_m - _g(end, omp, q, rho0, n, e0)
     if drop > _K_DROP:
-        end = _cut(d_m, end, omp, q, rho0)
+        end = _cut(d_m, end, omp, q, rho0, n, e0)
         width = abs(end - d_m)
-        drop = g_m - _g(end, omp, q, rho0)
+        drop = g_m - _g(end, omp, q, rho0, n, e0)
     difficulty = drop + _WIDTH_WEIGHT * width
     tier = 0
     while difficulty > limits[tier]:
@@ -208,7 +247,10 @@ def _side(d_m, end, g_m, omp, q, rho0, rules, moments):
         d = d_m + step * nodes[tier, k]
         em = math.expm1(d)
         log_term = math.log1p(rho0 * em)
-        term = weights[tier, k] * width * math.exp(omp * d - q * log_term - g_m)
+        log_f = omp * d - q * log_term - g_m
+        if n > 0.0:
+            log_f += n * math.log(em + e0)
+        term = weights[tier, k] * width * math.exp(log_f)
         moments[0] += term
         moments[1] += term * d
         moments[2] += term * log_term
@@ -216,9 +258,10 @@ def _side(d_m, end, g_m, omp, q, rho0, rules, moments):
 
 
 @numba.njit(cache=True)
-def _log_integral_kernel(t_x, T, a, alpha, s, beta, rules, value, grad, with_gradient):
-    """value[i] = log int_{t_x}^T (alpha+tau)^-a (beta+tau)^-(s+1) dtau and, if asked,
-    grad[i] = its derivatives w.r.t. (a, alpha, s, beta); -inf (gradient 0) when t_x = T."""
+def _log_integral_kernel(t_x, T, a, alpha, s, beta, n, rules, value, grad, with_gradient):
+    """value[i] = log int_{t_x}^T tau^n (alpha+tau)^-a (beta+tau)^-(s+1) dtau and, if asked
+    (n = 0 only), grad[i] = its derivatives w.r.t. (a, alpha, s, beta); -inf (gradient 0)
+    when t_x = T."""
     moments = np.zeros(4)
     for i in range(t_x.size):
         swap = alpha[i] > beta[i]
@@ -227,7 +270,9 @@ def _log_integral_kernel(t_x, T, a, alpha, s, beta, rules, value, grad, with_gra
         omp, cx, dx = 1.0 - p, c + t_x[i], d + t_x[i]
         log_cx, log_dx = math.log(cx), math.log(dx)
         psi0 = omp * log_cx - q * log_dx
-        rho0 = cx / dx
+        rho0, e0 = cx / dx, t_x[i] / cx
+        if n > 0.0:  # tau^n = (c+t_x)^n (expm1(delta) + e0)^n
+            psi0 += n * log_cx
         length = math.log1p((T[i] - t_x[i]) / cx)
         if not length > 0.0:
             value[i] = -math.inf
@@ -236,22 +281,24 @@ def _log_integral_kernel(t_x, T, a, alpha, s, beta, rules, value, grad, with_gra
             continue
         # the mode of the concave g: where rho = (1-p)/q, if that is to the right of 0
         rho_star, d_m = omp / q, 0.0
-        if rho_star >= 1.0:
+        if n > 0.0:  # with tau^n: no closed form; bisection on the decreasing g'
+            d_m = _root_of_slope(length, omp, q, rho0, n, e0)
+        elif rho_star >= 1.0:
             d_m = length
         elif rho_star > rho0:
             logit_gap = math.log(rho_star) - math.log1p(-rho_star)
             d_m = min(logit_gap + math.log1p(-rho0) - math.log(rho0), length)
-        g_m = _g(d_m, omp, q, rho0)
+        g_m = _g(d_m, omp, q, rho0, n, e0)
         moments[:] = 0.0
-        _side(d_m, 0.0, g_m, omp, q, rho0, rules, moments)
-        _side(d_m, length, g_m, omp, q, rho0, rules, moments)
+        _side(d_m, 0.0, g_m, omp, q, rho0, n, e0, rules, moments)
+        _side(d_m, length, g_m, omp, q, rho0, n, e0, rules, moments)
         total = moments[0]
         value[i] = psi0 + g_m + math.log(total)
         if not with_gradient:
             continue
         # Leibniz: d log int_0^l e^g = (int dg e^g + e^g(l) dl) / int e^g, then the chain
         # rule through psi0 = (1-p) log(c+t_x) - q log(d+t_x), rho0 and l
-        at_end = math.exp(_g(length, omp, q, rho0) - g_m) / total
+        at_end = math.exp(_g(length, omp, q, rho0, n, e0) - g_m) / total
         d_omp = log_cx + moments[1] / total
         d_q = -log_dx - moments[2] / total
         d_rho0 = -q * moments[3] / total
@@ -263,15 +310,20 @@ def _log_integral_kernel(t_x, T, a, alpha, s, beta, rules, value, grad, with_gra
             grad[i, 0], grad[i, 1], grad[i, 2], grad[i, 3] = -d_omp, d_c, d_q, d_d
 
 
-def log_integral(t_x, T, a, alpha, s, beta, *, with_gradient=False, rules=_RULES):
-    r""":math:`\log\int_{t_x}^T(\alpha+\tau)^{-a}(\beta+\tau)^{-(s+1)}d\tau` (numpy).
+def log_integral(t_x, T, a, alpha, s, beta, *, n=0, with_gradient=False, rules=_RULES):
+    r""":math:`\log\int_{t_x}^T\tau^n(\alpha+\tau)^{-a}(\beta+\tau)^{-(s+1)}d\tau` (numpy).
 
     Parameters
     ----------
     t_x, T, a, alpha, s, beta
         Arrays that broadcast; ``0 <= t_x <= T``, the others positive.
+    n : float
+        Power of an extra factor :math:`\tau^n` (``n >= 0``), as in the count distribution
+        :math:`P(X(t) = n)`: it adds the concave term :math:`n \log(\mathrm{expm1}(\delta)
+        + t_x/(c+t_x))` to :math:`g` (the mode is then found by bisection on :math:`g'`);
+        cuts and node counts are those of the likelihood.
     with_gradient : bool
-        Also return the derivatives with respect to ``a, alpha, s, beta``.
+        Also return the derivatives with respect to ``a, alpha, s, beta`` (``n = 0`` only).
     rules
         Quadrature tables (:func:`quadrature_rules`); tests pass denser ones.
 
@@ -289,7 +341,9 @@ def log_integral(t_x, T, a, alpha, s, beta, *, with_gradient=False, rules=_RULES
     flat = [np.ascontiguousarray(v).ravel() for v in arrays]
     value = np.empty(flat[0].size)
     grad = np.empty((flat[0].size if with_gradient else 0, 4))
-    _log_integral_kernel(*flat, rules, value, grad, with_gradient)
+    if with_gradient and n != 0:
+        raise ValueError("the gradient of log_integral is implemented for n = 0 only.")
+    _log_integral_kernel(*flat, float(n), rules, value, grad, with_gradient)
     if with_gradient:
         return value.reshape(shape), grad.reshape((*shape, 4))
     return value.reshape(shape)
@@ -358,6 +412,7 @@ def _log_integral_op():
                 np.ascontiguousarray(alpha).ravel(),
                 np.ascontiguousarray(s).ravel(),
                 np.ascontiguousarray(beta).ravel(),
+                0.0,
                 rules,
                 value,
                 grad,
