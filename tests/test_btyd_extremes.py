@@ -45,13 +45,13 @@ def test_predictions_finite_and_in_range_on_an_extreme_grid(model):
     for values in _sets(model):
         fitted = model.from_params(dict(zip(model.param_names, values, strict=True)))
         alive = fitted.probability_alive(CUSTOMERS).to_numpy()
-        new = fitted.expected_purchases_new_customer(HORIZONS).to_numpy()
+        new = fitted.expected_purchases_new_customer(t=HORIZONS).to_numpy()
         checks = {"probability_alive": (alive, 1.0), "new customer": (new, np.inf)}
         for t in HORIZONS:
             expected = fitted.expected_purchases(CUSTOMERS, t=t).to_numpy()
             checks[f"expected_purchases t={t}"] = (expected, np.inf)
             for n in COUNTS:
-                prob = fitted.probability_of_purchases(n, t, CUSTOMERS).to_numpy()
+                prob = fitted.probability_of_purchases(CUSTOMERS, n=n, t=t).to_numpy()
                 checks[f"P(X={n}) t={t}"] = (prob, 1.0 + 1e-12)
         for name, (value, upper) in checks.items():
             if not (np.all(np.isfinite(value)) and np.all(value >= 0) and np.all(value <= upper)):
@@ -66,5 +66,5 @@ def test_boundary_estimates_give_finite_expectations():
         for model in (BetaGeo, ModifiedBetaGeo):
             fitted = model.from_params(dict(zip(model.param_names, values, strict=True)))
             expected = fitted.expected_purchases(CUSTOMERS, t=39.0).to_numpy()
-            new = fitted.expected_purchases_new_customer([1.0, 78.0]).to_numpy()
+            new = fitted.expected_purchases_new_customer(t=[1.0, 78.0]).to_numpy()
             assert np.all(np.isfinite(expected)) and np.all(np.isfinite(new)), values
