@@ -338,7 +338,7 @@ def log_integral(t_x, T, a, alpha, s, beta, *, n=0, with_gradient=False, rules=_
         *(np.asarray(v, dtype=np.float64) for v in (t_x, T, a, alpha, s, beta))
     )
     shape = arrays[0].shape
-    flat = [np.ascontiguousarray(v).ravel() for v in arrays]
+    flat = [np.array(v, order="C").ravel() for v in arrays]  # writeable copies for numba
     value = np.empty(flat[0].size)
     grad = np.empty((flat[0].size if with_gradient else 0, 4))
     if with_gradient and n != 0:
