@@ -18,7 +18,7 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
-from clvlab.cli import checks, clv, fit, phases, summarize, validate
+from clvlab.cli import clv, fit, phases, summarize, validate
 from clvlab.errors import ClvlabError
 
 SUBCOMMANDS = (validate, summarize, phases, fit, clv)
@@ -54,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status (2 for bad input)."""
     try:
         args = build_parser().parse_args(argv)
-        _check_log_arguments(args)
     except SystemExit as stop:  # argparse: --help (0) or a bad argument (2)
         return stop.code if isinstance(stop.code, int) else 2
     prefix = f"clvlab {args.command}"
@@ -68,21 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prefix}: interrupted; no output was written", file=sys.stderr)
             return 130
-
-
-def _check_log_arguments(args: argparse.Namespace) -> None:
-    """Check the input file and ``--date-format`` as argparse types would (they are
-    declared in :func:`clvlab.cli._common.add_log_arguments`)."""
-    for dest, name, check in (
-        ("file", "FILE", checks.input_file),
-        ("date_format", "--date-format", checks.date_format),
-    ):
-        if getattr(args, dest, None) is None:
-            continue
-        try:
-            check(getattr(args, dest))
-        except argparse.ArgumentTypeError as err:
-            args.parser.error(f"argument {name}: {err}")
 
 
 def _one_line_warnings(prefix: str, options: Mapping[str, str]):

@@ -18,6 +18,7 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
         metavar="FILE",
+        type=checks.input_file,
         help="transaction log (.csv/.txt/.tsv, also .gz/.bz2/.xz/.zip; .parquet; .xlsx)",
     )
     parser.add_argument("--customer-col", required=True, help="column with the customer id")
@@ -25,6 +26,7 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amount-col", default=None, help="column with the purchase value")
     parser.add_argument(
         "--date-format",
+        type=checks.date_format,
         default=None,
         help="strptime format of every date, e.g. %%d/%%m/%%Y (default: each row by its own "
         "form: ISO, dd.mm.yyyy, yyyymmdd, Excel serial; day/month order from the column)",
@@ -37,11 +39,14 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sep",
+        type=checks.separator,
         default=None,
-        help="field separator of a text file (default: detected among , ; tab |)",
+        help="field separator of a text file, one character or tab (default: detected "
+        "among , ; tab |)",
     )
     parser.add_argument(
         "--encoding",
+        type=checks.encoding,
         default=None,
         help="text encoding of the file, e.g. cp1252 (default: UTF-8, else Windows-1252)",
     )

@@ -10,6 +10,7 @@ fit has run.
 from __future__ import annotations
 
 import argparse
+import codecs
 import math
 import os
 import re
@@ -137,6 +138,26 @@ def date_format(text: str) -> str:
             f"{text!r} does not hold the day, month and year of a date; {hint}"
         )
     return text
+
+
+def separator(text: str) -> str:
+    """One character that separates the fields of a text file (``tab`` or ``\\t`` for a tab)."""
+    value = "\t" if text in ("tab", "\\t") else text
+    if len(value) != 1 or value in '\r\n"':
+        raise argparse.ArgumentTypeError(
+            f"must be one character such as ';' or tab (written tab), got {text!r}"
+        )
+    return value
+
+
+def encoding(text: str) -> str:
+    """The name of a text encoding Python knows (utf-8, cp1252, latin-1, ...)."""
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown text encoding {text!r}; e.g. utf-8, cp1252 or latin-1"
+        ) from None
 
 
 def input_file(text: str) -> str:
