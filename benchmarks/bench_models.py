@@ -51,8 +51,9 @@ def cdnow():
 def million():
     """A BG/NBD population of one million customers with CDNOW-like parameters.
 
-    Ages are whole days (27 to 39 weeks) and recencies are rounded down to days, as in a
-    summary of a real daily log, so that compression meets realistic data.
+    Ages are whole days (27 to 39 weeks) and recencies are rounded up to whole days, as in
+    a summary of a real daily log (a repeat purchase lies at least a day after the first),
+    so that compression meets realistic data.
     """
     import numpy as np
 
@@ -62,7 +63,7 @@ def million():
     n = 1_000_000
     ages = np.random.default_rng(0).integers(189, 273, n) / 7
     data = BetaGeo.simulate_population(params, n_customers=n, T=ages, seed=1)
-    data["recency"] = np.floor(data["recency"] * 7) / 7
+    data["recency"] = np.minimum(np.ceil(data["recency"] * 7) / 7, data["T"])
     return data
 
 
