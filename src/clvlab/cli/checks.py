@@ -56,23 +56,23 @@ def seed(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """A finite number above 0 (horizons and thresholds); NaN and infinity are refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
+    return _finite(text, lambda value: value > 0, "a positive finite number")
 
 
 def non_negative_float(text: str) -> float:
     """A finite number of 0 or more (rates and shares); NaN and infinity are refused."""
+    return _finite(text, lambda value: value >= 0, "a finite number >= 0")
+
+
+def _finite(text: str, accept: Callable[[float], bool], rule: str) -> float:
+    """``text`` as a finite float that ``accept`` takes, else an ArgumentTypeError saying
+    it must be ``rule``."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
     return value
 
 
