@@ -256,7 +256,7 @@ class CLVModel(ABC):
         nuts_sampler: str | None = None,
         target_accept: float = 0.8,
         progressbar: bool = False,
-        store_log_likelihood: bool = True,
+        store_log_likelihood: bool | None = None,
         **kwargs: Any,
     ) -> Self:
         """Fit the model to a per-customer table; the model changes only if the fit works.
@@ -279,11 +279,13 @@ class CLVModel(ABC):
             NUTS target acceptance rate; raise it (0.9-0.99) after divergences.
         progressbar : bool
             Show the sampler's progress bar (on stderr).
-        store_log_likelihood : bool
+        store_log_likelihood : bool, optional
             For ``"nuts"`` and ``"advi"``, store each customer's log-likelihood at each draw
             in ``idata["log_likelihood"]`` (for :func:`arviz.loo`): draws x customers
-            floats, e.g. 75 MB for CDNOW's 2,357 customers at 4 x 1,000 draws; pass
-            ``False`` for large tables.
+            floats, e.g. 75 MB for CDNOW's 2,357 customers at 4 x 1,000 draws. Default
+            (``None``): stored up to
+            :data:`clvlab.models.fitting.MAX_POINTWISE_VALUES` values (1 GB), else
+            skipped with a warning; ``True`` stores it whatever its size, ``False`` never.
         **kwargs
             Passed on: to :func:`nutpie.sample` or :func:`pymc.sample` (nuts),
             :func:`pymc.fit` (advi, e.g. ``n=30000``), :func:`pymc.find_MAP` (map) or as

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["METHODS", "Fit", "run"]
 
 #: The fitting methods, with a one-line description each (the command line shows them).
+#: Largest pointwise log-likelihood (draws x customers values) stored by default: 1 GB.
+MAX_POINTWISE_VALUES = 125_000_000
+
 METHODS = {
     "mle": "maximum likelihood (fastest; standard errors by the delta method)",
     "map": "posterior mode",
@@ -75,7 +79,7 @@ def run(
     method: str,
     settings: bayes.Settings,
     *,
-    store_log_likelihood: bool,
+    store_log_likelihood: bool | None,
     options: dict[str, Any],
 ) -> Fit:
     """Fit ``model`` to the validated ``frame`` by ``method`` (see the module docs)."""
@@ -113,6 +117,24 @@ def run(
     else:
         posterior, sample_stats = bayes.sample_nuts(model, pymc_model, settings, **options)
     pointwise = None
-    if store_log_likelihood and model.weights is None:  # rows are customers
+    if model.weights is None and _store_pointwise(store_log_likelihood, posterior, len(frame)):
         pointwise = pointwise_log_likelihood(model, frame, posterior)
     return Fit(posterior, sample_stats=sample_stats, pointwise=pointwise)
+
+
+def _store_pointwise(store: bool | None, posterior: xr.Dataset, n_customers: int) -> bool:
+    """Whether to store the pointwise log-likelihood: as asked, or by default while it
+    holds at most :data:`MAX_POINTWISE_VALUES` values (a warning says when it does not)."""
+    if store is not None:
+        return store
+    n_values = posterior.sizes["chain"] * posterior.sizes["draw"] * n_customers
+    if n_values <= MAX_POINTWISE_VALUES:
+        return True
+    warnings.warn(
+        f"the pointwise log-likelihood ({n_values:,} values, {8 * n_values / 1e9:.1f} GB "
+        "for draws x customers) was not stored, so arviz.loo is not available for this "
+        "fit; pass store_log_likelihood=True to store it anyway, or fit fewer draws",
+        UserWarning,
+        stacklevel=4,
+    )
+    return False
