@@ -125,7 +125,7 @@ def holdout_data():
 
 @pytest.fixture
 def published_models():
-    """BG/NBD and MBG/NBD with their published CDNOW estimates (weeks, REFERENCE.md)."""
+    """BG/NBD and MBG/NBD with their published CDNOW estimates (weeks, PUBLISHED_ESTIMATES.md)."""
     from clvlab.models import BetaGeo, ModifiedBetaGeo
 
     return {

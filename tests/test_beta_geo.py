@@ -11,7 +11,7 @@ from clvlab.datasets import load_cdnow_summary
 from clvlab.models import BetaGeo
 from clvlab.models.mle import negative_log_likelihood, numerical_gradient
 
-# Full-precision MLE (CLVTools tests) and the published table values (REFERENCE.md).
+# Full-precision MLE (CLVTools tests) and the published table values (PUBLISHED_ESTIMATES.md).
 FULL = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
 TABLE = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
 CUSTOMERS = pd.DataFrame(
@@ -58,7 +58,7 @@ def test_spot_checks_at_the_published_estimates(published):
         1.226, abs=5e-4
     )
     new = published.expected_purchases_new_customer(t=[1, 3, 32, 52, 78]).to_numpy().ravel()
-    # REFERENCE.md gives 1.8576 at 78 weeks; an mpmath evaluation of eq. 9 gives 1.857956
+    # PUBLISHED_ESTIMATES.md gives 1.8576 at 78 weeks; an mpmath evaluation of eq. 9 gives 1.857956
     # (see the next test), hence 3e-4.
     np.testing.assert_allclose(new, [0.0532, 0.1506, 1.0437, 1.444004, 1.8576], rtol=3e-4)
 

@@ -28,7 +28,7 @@ from clvlab.models import pareto_nbd_likelihood as pnl
 
 mp = pytest.importorskip("mpmath")
 
-# full-precision MLE on CDNOW (CLVTools tests), see shared REFERENCE.md
+# full-precision MLE on CDNOW (CLVTools tests), see PUBLISHED_ESTIMATES.md
 MLE = (0.55315, 10.57633, 0.60625, 11.67150)
 
 
