@@ -40,12 +40,13 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4)) -> Axes:
 
 
 def plot_spend_vs_frequency(
-    data: pd.DataFrame, *, level: float = 0.95, ax: Axes | None = None
+    data: pd.DataFrame, *, level: float = 0.95, min_customers: int = 10, ax: Axes | None = None
 ) -> Axes:
     """Mean spend per repeat purchase against the number of repeat purchases.
 
     One dot per customer with repeat purchases (``frequency > 0``; the others have no
-    repeat spend and are left out, as in the fit), the median spend per frequency as a line,
+    repeat spend and are left out, as in the fit), the median spend per frequency as a line
+    (where at least ``min_customers`` customers share the frequency),
     a logarithmic spend axis and, in the title, the Pearson correlation with its interval
     (:func:`clvlab.models.gamma_gamma.check_spend_independence`). Under the Gamma-Gamma
     assumption the cloud has no trend; it only narrows with frequency, as a mean of more
@@ -57,6 +58,8 @@ def plot_spend_vs_frequency(
         ``frequency`` and ``monetary_value`` per customer (e.g. :func:`clvlab.rfm.summarize`).
     level : float
         Probability of the correlation's interval.
+    min_customers : int
+        Fewest customers with a frequency for its median to be drawn.
     ax : matplotlib Axes, optional
     """
     check = check_spend_independence(data, level=level)
@@ -65,8 +68,16 @@ def plot_spend_vs_frequency(
     ax.scatter(
         repeat["frequency"], repeat["monetary_value"], s=10, alpha=0.35, label="repeat buyer"
     )
-    median = repeat.groupby("frequency")["monetary_value"].median()
-    ax.plot(median.index, median.to_numpy(), "o-", color="black", ms=3, label="median")
+    grouped = repeat.groupby("frequency")["monetary_value"]
+    median = grouped.median()[grouped.size() >= min_customers]
+    ax.plot(
+        median.index,
+        median.to_numpy(),
+        "o-",
+        color="black",
+        ms=3,
+        label=f"median (frequencies with {min_customers}+ buyers)",
+    )
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(
@@ -77,7 +88,7 @@ def plot_spend_vs_frequency(
             f"({level:.0%} interval {check.low:.2f} to {check.high:.2f})"
         ),
     )
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower right")
     return ax
 
 
@@ -109,7 +120,7 @@ def plot_lorenz_curve(
         ax.plot(
             curve["customer_share"],
             curve["value_share"],
-            label=f"{label}: Gini {gini:.2f}, top {top:.0%} hold {share:.0%}",
+            label=f"{label}\nGini {gini:.2f}, top {top:.0%} hold {share:.0%}",
         )
     ax.axvline(1 - top, color="grey", ls=":", lw=1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
