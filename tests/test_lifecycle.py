@@ -9,14 +9,6 @@ from clvlab import lifecycle
 from clvlab.datasets import data_path
 from clvlab.errors import DataValidationError
 
-SEED_FILES = {
-    "000_29a6b10be6126804.txt",
-    "001_f5b32426b3a53c3a.txt",
-    "002_a8b31ecb25e90f57.txt",
-    "003_63b173d94d484f84.txt",
-    "004_c5dc44c16c3c0b47.txt",
-}
-
 
 @pytest.fixture(scope="module")
 def catalog() -> lifecycle.Catalog:
@@ -29,13 +21,24 @@ def raw_catalog() -> dict:
     return yaml.safe_load(text)
 
 
-def test_catalog_holds_five_frameworks_one_per_seed(catalog):
+def test_catalog_holds_five_frameworks_each_cited_fully(catalog):
     assert len(catalog.frameworks) == 5
-    assert {f.file for f in catalog.frameworks} == SEED_FILES
-    assert [f.citation.split(":")[0] for f in catalog.frameworks] == [
-        f"Seed article {i}" for i in range(1, 6)
-    ]
-    assert catalog.framework("soriax_lifecycle").site.startswith("SORIAX")
+    for framework in catalog.frameworks:
+        source = framework.source
+        assert source.title and source.language == "de" and source.accessed == "2026"
+        assert source.url is None or source.url.startswith("https://")
+        assert source.title in framework.citation and "Accessed 2026" in framework.citation
+        # the citation names the article, not a file of the developers' collection
+        assert ".txt" not in framework.citation
+    soriax = catalog.framework("soriax_lifecycle").source
+    assert soriax.publisher.startswith("SORIAX")
+    assert soriax.url == "https://www.soriax.com/wissen/customer-lifecycle"
+    # no URL was recorded for one article, and none is invented: the citation says so
+    strategies = catalog.framework("clv_strategies")
+    assert strategies.source.url is None and strategies.source.publisher is None
+    assert "URL not recorded when the text was collected" in strategies.citation
+    table = lifecycle.list_frameworks(catalog)
+    assert table.loc["clv_phases", "url"].startswith("https://easy-feedback.de/")
 
 
 def test_every_phase_maps_to_a_canonical_phase_and_has_both_languages(catalog):
@@ -148,7 +151,15 @@ def test_bad_language_is_rejected(catalog):
             r"'soriax_lifecycle', phase 'awareness', measures.*'de'",
         ),
         (lambda c: c["frameworks"][4].pop("phases"), r"'clm_reach_to_loyalty'.*'phases'"),
-        (lambda c: c["frameworks"][2]["source"].pop("file"), r"'clv_strategies', source.*'file'"),
+        (lambda c: c["frameworks"][2]["source"].pop("title"), r"'clv_strategies', source.*'title'"),
+        (
+            lambda c: c["frameworks"][0]["source"].update(url="000_29a6b10be6126804.txt"),
+            r"'clv_phases', source.*'url' must be a web address",
+        ),
+        (
+            lambda c: c["frameworks"][3]["source"].update(accessed=2026),
+            r"'soriax_lifecycle', source.*'accessed' must be a quoted date",
+        ),
     ],
 )
 def test_malformed_catalog_names_framework_and_field(tmp_path, raw_catalog, edit, message):

@@ -269,6 +269,53 @@ def test_plots_draw_what_the_tables_hold(cdnow_snapshots):
     plt.close("all")
 
 
+def test_plots_show_readable_phase_labels_and_integer_counts(cdnow_snapshots):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from clvlab.plots import lifecycle as plots
+
+    sizes = phases.phase_sizes(cdnow_snapshots, include_not_yet=True)
+    ax = plots.plot_phase_sizes(sizes)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Not yet a customer", "New", "Growing", "Retained", "At risk", "Lapsed"]
+    assert ax.get_xlabel() == "snapshot date"
+    assert all(float(tick).is_integer() for tick in ax.get_yticks())
+
+    matrix = phases.transition_matrix(cdnow_snapshots, normalize=True)
+    ax = plots.plot_transition_heatmap(matrix)
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows[0] == "Not yet a customer" and "At risk" in rows
+    colorbar = ax.figure.axes[-1]
+    assert colorbar.get_ylabel().startswith("probability of moving from")
+
+    ax = plots.plot_phase_flow(cdnow_snapshots, "1997-03-31", "1997-12-31")
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "At risk (" in texts and "at_risk" not in texts
+    plt.close("all")
+
+
+def test_phase_labels_and_readable_tables(cdnow_snapshots):
+    assert phases.phase_label("at_risk") == "At risk"
+    assert set(phases.STATE_LABELS) == set(phases.STATES)
+    with pytest.raises(KeyError, match="states"):
+        phases.phase_label("churned")
+    matrix = phases.transition_matrix(cdnow_snapshots, normalize=True)
+    shown = phases.readable(matrix)
+    assert list(shown.columns) == ["New", "Growing", "Retained", "At risk", "Lapsed"]
+    assert (shown.index.name, shown.columns.name) == ("From state", "To phase")
+    np.testing.assert_array_equal(shown.to_numpy(), matrix.to_numpy())
+    assert list(matrix.columns) == list(PHASES)  # the input is unchanged
+    sizes = phases.readable(phases.phase_sizes(cdnow_snapshots))
+    assert sizes.index.name == "Snapshot date" and "Lapsed" in sizes.columns
+    table = cdnow_snapshots.iloc[:, -1].rename("phase").to_frame()
+    assert set(phases.readable(table)["phase"].dropna().unique()) <= set(
+        phases.STATE_LABELS.values()
+    )
+
+
 def test_model_based_phases_use_probability_alive(cdnow_log):
     from clvlab.models import BetaGeo
 

@@ -55,3 +55,11 @@ def test_plot_probability_alive_by_age_shades_posterior_draws(published_models):
         {"draws": posterior_like}, frequency=3, recency=10.0
     )
     assert len(ax.collections) == 1  # the 94% band
+
+
+def test_plot_probability_alive_by_age_names_a_sequence_of_models(published_models):
+    ax = comparison.plot_probability_alive_by_age(list(published_models.values()))
+    assert [line.get_label() for line in ax.get_lines()] == ["BG/NBD", "MBG/NBD"]
+    same = [published_models["BG/NBD"], published_models["BG/NBD"]]
+    with pytest.raises(ValueError, match="display name"):
+        comparison.plot_probability_alive_by_age(same)

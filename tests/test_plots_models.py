@@ -36,8 +36,19 @@ def test_frequency_recency_matrix(fitted):
         plots.plot_frequency_recency_matrix(fitted, quantity="clv")
 
 
+def test_frequency_recency_matrix_labels(fitted):
+    ax = plots.plot_frequency_recency_matrix(fitted, t=39, max_frequency=10)
+    assert ax.get_title().startswith("BG/NBD: expected purchases in the next 39 weeks")
+    colorbar = ax.figure.axes[-1]
+    assert colorbar.get_ylabel() == "expected number of purchases in the next 39 weeks"
+    assert all(float(tick).is_integer() for tick in ax.get_yticks())
+    ax = plots.plot_frequency_recency_matrix(fitted, quantity="probability_alive")
+    assert ax.figure.axes[-1].get_ylabel().startswith("P(alive): probability that")
+
+
 def test_calibration_vs_holdout(fitted, cdnow_rfm):
     ax = plots.plot_calibration_vs_holdout(fitted, cdnow_rfm)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["actual", "BG/NBD"]
     actual, model = (line.get_ydata() for line in ax.get_lines())
     assert len(actual) == 8
     # FHL 2005 Figure 4: customers without repeat purchases buy ~0.24 times in the holdout.
@@ -50,6 +61,9 @@ def test_period_transactions(fitted):
     ax = plots.plot_period_transactions(fitted, random_seed=1)
     heights = [patch.get_height() for patch in ax.patches]
     assert heights[0] == 1411 and sum(heights) == 2357
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["observed", "BG/NBD (94% interval)"]
+    assert all(float(tick).is_integer() for tick in ax.get_yticks())
 
 
 def test_posterior_vs_mle(fitted):

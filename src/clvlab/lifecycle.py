@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from clvlab.errors import DataValidationError
 Language = Literal["en", "de"]
 LANGUAGES: tuple[str, ...] = ("en", "de")
 CATALOG_FILE = "lifecycle_phases.yaml"
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 __all__ = [
     "CanonicalPhase",
@@ -42,6 +44,7 @@ __all__ = [
     "Framework",
     "OperationalPhase",
     "Phase",
+    "Source",
     "Text",
     "compare",
     "crosswalk",
@@ -83,6 +86,28 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Source:
+    """The article a framework comes from, cited as fully as it was recorded.
+
+    ``publisher`` and ``url`` are ``None`` where they were not recorded when the text was
+    collected and could not be found since; ``accessed`` is the date (or year) of access.
+    """
+
+    title: str
+    publisher: str | None
+    language: str
+    url: str | None
+    accessed: str
+
+    @property
+    def citation(self) -> str:
+        """One-line citation: title, publisher, language, URL and date accessed."""
+        publisher = self.publisher or "publisher not recorded"
+        url = self.url or "URL not recorded when the text was collected"
+        return f'"{self.title}". {publisher}, in {self.language}. {url}. Accessed {self.accessed}.'
+
+
+@dataclass(frozen=True)
 class Framework:
     """A lifecycle framework from one source article, with its ordered phases."""
 
@@ -90,13 +115,16 @@ class Framework:
     name_de: str
     name_en: str
     kind: str
-    citation: str
-    file: str
-    site: str | None
+    source: Source
     summary: Text
     kpi_note: str
     phases: tuple[Phase, ...]
     clv_formula: Text | None = None
+
+    @property
+    def citation(self) -> str:
+        """The source's one-line citation."""
+        return self.source.citation
 
     def name(self, language: Language) -> str:
         """Framework name in ``language``."""
@@ -212,6 +240,22 @@ class _Reader:
             de=self.string(mapping, f"{where}, {field}", "de"),
         )
 
+    def source(self, obj: dict[str, Any], where: str) -> Source:
+        url = self.string(obj, where, "url", optional=True) or None
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise self.fail(where, "url", f"must be a web address (https://...) or null: {url!r}")
+        accessed = obj.get("accessed")
+        if not isinstance(accessed, str) or not _DATE.fullmatch(accessed):
+            expected = "must be a quoted date YYYY, YYYY-MM or YYYY-MM-DD"
+            raise self.fail(where, "accessed", f"{expected}, got {accessed!r}")
+        return Source(
+            title=self.string(obj, where, "title"),
+            publisher=self.string(obj, where, "publisher", optional=True) or None,
+            language=self.string(obj, where, "language"),
+            url=url,
+            accessed=accessed,
+        )
+
     def unique(self, ids: list[str], where: str, field: str) -> None:
         seen = {i for i in ids if ids.count(i) > 1}
         if seen:
@@ -297,9 +341,7 @@ def _parse_catalog(raw: Any, path: str) -> Catalog:
                 name_de=r.string(item, where, "name_de"),
                 name_en=r.string(item, where, "name_en"),
                 kind=r.string(item, where, "kind"),
-                citation=r.string(source, f"{where}, source", "citation"),
-                file=r.string(source, f"{where}, source", "file"),
-                site=r.string(source, f"{where}, source", "site", optional=True) or None,
+                source=r.source(source, f"{where}, source"),
                 summary=r.text(item.get("summary"), where, "summary"),
                 kpi_note=r.string(item, where, "kpi_note"),
                 phases=tuple(phases),
@@ -365,7 +407,8 @@ def list_frameworks(catalog: Catalog | None = None, language: Language = "en") -
     Returns
     -------
     pandas.DataFrame
-        Indexed by framework id, columns ``name, kind, n_phases, phases, citation, file``;
+        Indexed by framework id, columns ``name, kind, n_phases, phases, citation, url``
+        (``url`` is None where it was not recorded);
         ``phases`` joins the phase names in source order with " → ".
     """
     cat = _catalog(catalog)
@@ -377,7 +420,7 @@ def list_frameworks(catalog: Catalog | None = None, language: Language = "en") -
             "n_phases": len(f.phases),
             "phases": " → ".join(p.name(language) for p in f.phases),
             "citation": f.citation,
-            "file": f.file,
+            "url": f.source.url,
         }
         for f in cat.frameworks
     ]

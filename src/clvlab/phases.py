@@ -93,16 +93,34 @@ NOT_YET = "not_yet_customer"
 STATES: tuple[str, ...] = (NOT_YET, *PHASES)
 PHASE_DTYPE = pd.CategoricalDtype(PHASES, ordered=True)
 STATE_DTYPE = pd.CategoricalDtype(STATES, ordered=True)
+STATE_LABELS: dict[str, str] = {
+    NOT_YET: "Not yet a customer",
+    "new": "New",
+    "growing": "Growing",
+    "retained": "Retained",
+    "at_risk": "At risk",
+    "lapsed": "Lapsed",
+}
+"""Readable label of every state, for plots and tables (the ids stay the data's values)."""
+_AXIS_LABELS: dict[str, str] = {
+    "as_of": "Snapshot date",
+    "phase": "Phase",
+    "from": "From state",
+    "to": "To phase",
+}
 
 __all__ = [
     "NOT_YET",
     "PHASES",
     "STATES",
+    "STATE_LABELS",
     "PhaseRules",
     "assign_phases",
     "assign_phases_model",
+    "phase_label",
     "phase_sizes",
     "phase_snapshots",
+    "readable",
     "revenue_by_phase",
     "snapshot_dates",
     "transition_matrix",
@@ -794,3 +812,47 @@ def revenue_by_phase(
     table.index = pd.DatetimeIndex(table.index, name="as_of")
     table.columns.name = "phase"
     return table
+
+
+def phase_label(state: str) -> str:
+    """Readable label of a state id, e.g. ``"at_risk"`` → ``"At risk"``.
+
+    Raises
+    ------
+    KeyError
+        If ``state`` is not one of :data:`STATES`; the message lists them.
+    """
+    if state not in STATE_LABELS:
+        raise KeyError(f"unknown phase {state!r}; states: {list(STATES)}")
+    return STATE_LABELS[state]
+
+
+def readable(table: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """A copy of a phase table for display, with readable labels.
+
+    State ids in the index, the columns and in ``phase``-like categorical values become
+    their :data:`STATE_LABELS`; the axis names ``as_of``, ``phase``, ``from`` and ``to``
+    become "Snapshot date", "Phase", "From state" and "To phase". The data are unchanged.
+    Use it on what students see (``phase_sizes``, ``transition_matrix``,
+    ``revenue_by_phase``, value counts); compute with the ids.
+    """
+
+    def relabel(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex):
+            levels = [relabel(level) for level in index.levels]
+            return index.set_levels(levels).set_names([_AXIS_LABELS.get(n, n) for n in index.names])
+        name = _AXIS_LABELS.get(index.name, index.name)
+        if index.dtype == object or isinstance(index.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            index = pd.Index([STATE_LABELS.get(v, v) for v in index], dtype=object)
+        return index.rename(name)
+
+    out = table.copy()
+    out.index = relabel(out.index)
+    if isinstance(out, pd.DataFrame):
+        out.columns = relabel(out.columns)
+        for column in out.columns:
+            if isinstance(out[column].dtype, pd.CategoricalDtype):
+                out[column] = out[column].cat.rename_categories(lambda c: STATE_LABELS.get(c, c))
+    elif isinstance(out.dtype, pd.CategoricalDtype):
+        out = out.cat.rename_categories(lambda c: STATE_LABELS.get(c, c))
+    return out

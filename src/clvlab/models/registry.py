@@ -12,10 +12,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from clvlab.models.base import CLVModel
 
-__all__ = ["MODELS", "model_class", "register"]
+__all__ = ["DISPLAY_NAMES", "MODELS", "display_name", "model_class", "register"]
 
 #: Registered model classes by name.
 MODELS: dict[str, type[CLVModel]] = {}
+
+#: Each model's name as the literature writes it (for legends, titles, tables), by registry name.
+DISPLAY_NAMES: dict[str, str] = {
+    "bg-nbd": "BG/NBD",
+    "mbg-nbd": "MBG/NBD",
+    "pareto-nbd": "Pareto/NBD",
+    "bg-bb": "BG/BB",
+    "sbg": "sBG",
+    "gamma-gamma": "Gamma-Gamma",
+}
 
 
 def register(cls: type[CLVModel]) -> type[CLVModel]:
@@ -25,6 +35,16 @@ def register(cls: type[CLVModel]) -> type[CLVModel]:
         raise ValueError(f"model name {cls.name!r} is taken by {taken.__qualname__}.")
     MODELS[cls.name] = cls
     return cls
+
+
+def display_name(model: CLVModel | type[CLVModel]) -> str:
+    """The model's name as the literature writes it, e.g. ``"BG/NBD"`` for ``BetaGeo``.
+
+    Takes a model or its class; a model without an entry in :data:`DISPLAY_NAMES` is named
+    by its class.
+    """
+    cls = model if isinstance(model, type) else type(model)
+    return DISPLAY_NAMES.get(getattr(cls, "name", ""), cls.__name__)
 
 
 def model_class(name: str) -> type[CLVModel]:

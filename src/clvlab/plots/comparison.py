@@ -7,13 +7,14 @@ The tables come from :mod:`clvlab.evaluate`; the plots here draw them:
 * :func:`plot_probability_alive_by_age` - :math:`P(\\text{alive})` of one purchase history
   (e.g. a one-time buyer) as the customer ages, one line (and 94% band) per model.
 
-Models are passed as a mapping ``{label: fitted model}``; the labels name the legend
-entries.
+Models are passed as a mapping ``{label: fitted model}``, whose labels name the legend
+entries, or as a sequence of fitted models, named as the literature writes them
+(:func:`clvlab.models.registry.display_name`: "BG/NBD", "Pareto/NBD", ...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,10 +23,23 @@ from matplotlib.axes import Axes
 
 from clvlab.evaluate import conditional_expectations
 from clvlab.models.btyd import BuyTillYouDieModel
+from clvlab.models.registry import display_name
 
 __all__ = ["plot_conditional_expectations", "plot_probability_alive_by_age"]
 
-Models = Mapping[str, BuyTillYouDieModel]
+Models = Mapping[str, BuyTillYouDieModel] | Sequence[BuyTillYouDieModel]
+
+
+def _labelled(models: Models) -> dict[str, BuyTillYouDieModel]:
+    """``{legend label: model}``: a mapping as given, a sequence by display names."""
+    if isinstance(models, Mapping):
+        return dict(models)
+    labelled = {display_name(model): model for model in models}
+    if len(labelled) < len(models):
+        raise ValueError(
+            "two models share a display name; pass a mapping {label: model} to tell them apart"
+        )
+    return labelled
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4)) -> Axes:
@@ -83,8 +97,9 @@ def plot_probability_alive_by_age(
 
     Parameters
     ----------
-    models : mapping of str to BuyTillYouDieModel
-        Fitted models, keyed by their legend label.
+    models : mapping of str to BuyTillYouDieModel, or sequence of BuyTillYouDieModel
+        Fitted models, keyed by their legend label (a sequence is labelled by the models'
+        display names).
     frequency, recency : int, float
         The history: repeat purchases and time of the last one (default: a one-time
         buyer, ``0, 0``).
@@ -110,7 +125,7 @@ def plot_probability_alive_by_age(
         }
     )
     ax = _axes(ax)
-    for i, (label, model) in enumerate(models.items()):
+    for i, (label, model) in enumerate(_labelled(models).items()):
         alive = model.probability_alive(grid).stack(sample=("chain", "draw"))
         ax.plot(ages, alive.mean("sample").to_numpy(), color=f"C{i}", label=label)
         if alive.sizes["sample"] > 1:

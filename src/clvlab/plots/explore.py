@@ -6,10 +6,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 
 def _axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else plt.subplots(figsize=(7, 3.5))[1]
+
+
+def _integer_counts(ax: Axes) -> Axes:
+    """Ticks at whole numbers on the y axis, which counts customers or purchases."""
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
 
 
 def plot_purchases_per_customer(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -21,7 +28,7 @@ def plot_purchases_per_customer(table: pd.DataFrame, ax: Axes | None = None) -> 
         ylabel="customers",
         title="Purchases per customer",
     )
-    return ax
+    return _integer_counts(ax)
 
 
 def plot_interpurchase_times(
@@ -35,7 +42,7 @@ def plot_interpurchase_times(
         ylabel="repeat purchases",
         title="Inter-purchase times",
     )
-    return ax
+    return _integer_counts(ax)
 
 
 def plot_cohort_sizes(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -46,4 +53,4 @@ def plot_cohort_sizes(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
         xlabel="first purchase (period start)", ylabel="new customers", title="Acquisition cohorts"
     )
     ax.tick_params(axis="x", labelrotation=30)
-    return ax
+    return _integer_counts(ax)

@@ -9,8 +9,9 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
+from matplotlib.ticker import MaxNLocator
 
-from clvlab.phases import NOT_YET, PHASES, STATES, transition_matrix
+from clvlab.phases import NOT_YET, PHASES, STATE_LABELS, STATES, readable, transition_matrix
 
 __all__ = [
     "PHASE_COLORS",
@@ -56,12 +57,14 @@ def plot_phase_sizes(sizes: pd.DataFrame, share: bool = False, ax: Axes | None =
     ax.stackplot(
         data.index,
         data.to_numpy().T,
-        labels=columns,
+        labels=[STATE_LABELS[c] for c in columns],
         colors=[PHASE_COLORS[c] for c in columns],
         alpha=0.9,
     )
     ax.set_ylabel("share of customers" if share else "customers")
-    ax.set_xlabel(sizes.index.name or "")
+    if not share:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("snapshot date")
     ax.set_title("Customers per lifecycle phase")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.margins(x=0)
@@ -82,18 +85,23 @@ def plot_transition_heatmap(
     """
     ax = _axes(ax, (6, 4.5))
     is_prob = not np.issubdtype(matrix.to_numpy().dtype, np.integer)
+    bar_label = (
+        "probability of moving from the row's state to the column's phase"
+        if is_prob
+        else "customers moving from the row's state to the column's phase"
+    )
     sns.heatmap(
-        matrix,
+        readable(matrix),
         annot=True,
         fmt=fmt or (".2f" if is_prob else "d"),
         cmap="Blues",
         vmin=0,
         vmax=1 if is_prob else None,
-        cbar_kws={"label": "probability" if is_prob else "customers"},
+        cbar_kws={"label": bar_label},
         ax=ax,
     )
-    ax.set_xlabel("to phase")
-    ax.set_ylabel("from state")
+    ax.set_xlabel("to phase (at the later snapshot)")
+    ax.set_ylabel("from state (at the earlier snapshot)")
     ax.set_title("Phase transitions")
     return ax
 
@@ -126,7 +134,7 @@ def plot_phase_flow(
     """Flow (alluvial) diagram of customers between the phases of two snapshots.
 
     Left: the customers known at ``end`` by their state at ``start`` (including
-    ``not_yet_customer``); right: their phase at ``end``; each band's width is the number
+    "Not yet a customer"); right: their phase at ``end``; each band's width is the number
     of customers who moved that way.
 
     Parameters
@@ -157,7 +165,7 @@ def plot_phase_flow(
     for side, x, spans in ((0, 0.0, left), (1, 1.0 - width, right)):
         for state, (lo, hi) in spans.items():
             ax.add_patch(plt.Rectangle((x, lo), width, hi - lo, color=PHASE_COLORS[state]))
-            label = f"{state} ({int(hi - lo):,})"
+            label = f"{STATE_LABELS[state]} ({int(hi - lo):,})"
             ax.text(
                 x - 0.01 if side == 0 else x + width + 0.01,
                 (lo + hi) / 2,

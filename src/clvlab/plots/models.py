@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from clvlab.evaluate import holdout_predictions
 from clvlab.models.btyd import BuyTillYouDieModel
+from clvlab.models.registry import display_name
 from clvlab.plots.comparison import plot_conditional_expectations
 
 __all__ = [
@@ -44,6 +46,7 @@ def plot_frequency_recency_matrix(
     T: float | None = None,
     max_frequency: int | None = None,
     n_recency: int = 20,
+    time_unit: str = "weeks",
     ax: Axes | None = None,
 ) -> Axes:
     """Heatmap of a per-customer prediction over frequency and recency.
@@ -62,6 +65,8 @@ def plot_frequency_recency_matrix(
         Largest frequency shown (default: the 99th percentile of the fitted data, >= 5).
     n_recency : int
         Number of recency values (cell centres) between 0 and ``T``.
+    time_unit : str
+        The unit of ``t``, ``T`` and recency, for the axis and colour-bar labels.
     ax : matplotlib Axes, optional
     """
     if quantity not in ("expected_purchases", "probability_alive"):
@@ -85,10 +90,12 @@ def plot_frequency_recency_matrix(
     ).assign(customer_id=lambda d: np.arange(len(d)))
     if quantity == "expected_purchases":
         values = model.expected_purchases(grid, t=t)
-        label = f"expected purchases in the next {t:g}"
+        label = f"expected purchases in the next {t:g} {time_unit}"
+        bar_label = f"expected number of purchases in the next {t:g} {time_unit}"
     else:
         values = model.probability_alive(grid)
         label = "P(alive)"
+        bar_label = "P(alive): probability that the customer is still active"
     matrix = values.mean(("chain", "draw")).to_numpy().reshape(frequency.shape)
     ax = _axes(ax)
     image = ax.imshow(
@@ -98,11 +105,12 @@ def plot_frequency_recency_matrix(
         cmap="viridis",
         extent=(0.0, T, -0.5, max_frequency + 0.5),
     )
-    plt.colorbar(image, ax=ax, label=label)
+    plt.colorbar(image, ax=ax, label=bar_label)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(
-        xlabel="recency (time of last repeat purchase)",
+        xlabel=f"recency: time of the last repeat purchase ({time_unit})",
         ylabel="frequency (repeat purchases)",
-        title=f"{type(model).__name__}: {label} (T = {T:g})",
+        title=f"{display_name(model)}: {label} (T = {T:g} {time_unit})",
     )
     return ax
 
@@ -126,7 +134,7 @@ def plot_calibration_vs_holdout(
         Per-customer table with ``frequency_holdout`` and ``duration_holdout``, e.g.
         :func:`clvlab.rfm.summarize` with an observation end.
     """
-    predictions = holdout_predictions({type(model).__name__: model}, data)
+    predictions = holdout_predictions({display_name(model): model}, data)
     return plot_conditional_expectations(predictions, max_frequency, ax=ax)
 
 
@@ -161,7 +169,7 @@ def plot_period_transactions(
         yerr=[mean - low, high - mean],
         fmt="o",
         color="C1",
-        label=f"{type(model).__name__} (94% interval)",
+        label=f"{display_name(model)} (94% interval)",
     )
     labels = [str(p) for p in positions]
     labels[-1] = f"{max_frequency}+"
@@ -171,6 +179,7 @@ def plot_period_transactions(
         ylabel="customers",
         title="Repeat purchases: observed vs replicated",
     )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return ax
 
