@@ -8,6 +8,10 @@ One module per job:
 * :mod:`~clvlab.evaluate.baselines` - naive forecasts every model has to beat;
 * :mod:`~clvlab.evaluate.comparison` - tidy tables of every model (and the baselines)
   on one or several data sets;
+* :mod:`~clvlab.evaluate.rolling` - the comparison repeated at several calibration
+  cut-offs;
+* :mod:`~clvlab.evaluate.loo` - PSIS-LOO of posterior fits through ArviZ, with Pareto-k
+  warnings;
 * :mod:`~clvlab.evaluate.tracking` - cohort repeat purchases per period, actual against
   predicted (FHL 2005's tracking plots).
 
@@ -25,6 +29,8 @@ from clvlab.evaluate.holdout import (
     holdout_log_scores,
     holdout_predictions,
 )
+from clvlab.evaluate.loo import loo, loo_table
+from clvlab.evaluate.rolling import rolling_origin
 from clvlab.evaluate.scores import paired_bootstrap, point_metrics
 from clvlab.evaluate.tracking import tracking
 
@@ -39,9 +45,12 @@ __all__ = [
     "holdout_errors",
     "holdout_log_scores",
     "holdout_predictions",
+    "loo",
+    "loo_table",
     "naive_baselines",
     "paired_bootstrap",
     "point_metrics",
+    "rolling_origin",
     "tracking",
     "with_baselines",
 ]

@@ -89,7 +89,9 @@ def compare_models(
         }
         per_draw = point_metrics(actual, draws)
         for name in INTERVAL_METRICS:
-            low, high = np.nanquantile(per_draw[name], [tail, 1.0 - tail])
+            values = np.atleast_1d(per_draw[name])
+            values = values[np.isfinite(values)]  # a constant forecast has no correlation
+            low, high = np.quantile(values, [tail, 1.0 - tail]) if values.size else (np.nan,) * 2
             row[f"{name}_low"], row[f"{name}_high"] = float(low), float(high)
         if log_score:
             scores = holdout_log_scores(model, data)
