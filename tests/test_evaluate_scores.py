@@ -48,3 +48,9 @@ def test_paired_bootstrap_difference_and_interval():
     assert same["difference"] == same["low"] == same["high"] == 0.0
     with pytest.raises(ValueError, match="metric"):
         paired_bootstrap(actual, good, bad, metric="mape")
+
+
+def test_a_constant_forecast_has_no_correlation_despite_rounding():
+    # 0.1 * 3 summed and averaged is not exactly 0.3 in floating point
+    m = point_metrics([0.0, 1.0, 4.0], np.full(3, 0.1) * 3)
+    assert np.isnan(m["correlation"])

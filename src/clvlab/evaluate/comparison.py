@@ -26,7 +26,16 @@ from clvlab.evaluate.holdout import (
 )
 from clvlab.evaluate.scores import METRICS, point_metrics
 
-__all__ = ["INTERVAL_METRICS", "compare_models", "comparison_table", "with_baselines"]
+__all__ = [
+    "INTERVAL_METRICS",
+    "LITERATURE_NAMES",
+    "compare_models",
+    "comparison_table",
+    "with_baselines",
+]
+
+#: Registry names of the transaction models -> their names in the literature.
+LITERATURE_NAMES = {"bg-nbd": "BG/NBD", "mbg-nbd": "MBG/NBD", "pareto-nbd": "Pareto/NBD"}
 
 #: Metrics that get an interval over the posterior draws.
 INTERVAL_METRICS = (*METRICS, "predicted_total")

@@ -26,8 +26,8 @@ from numpy.typing import ArrayLike
 __all__ = ["METRICS", "paired_bootstrap", "point_metrics"]
 
 
-def _correlation(errors: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    predicted = errors + actual
+def _correlation(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    predicted = predicted - predicted[..., :1]  # a constant forecast becomes exactly 0
     centred_p = predicted - predicted.mean(axis=-1, keepdims=True)
     centred_a = actual - actual.mean()
     scale = np.sqrt((centred_p**2).sum(axis=-1) * (centred_a**2).sum())
@@ -35,11 +35,11 @@ def _correlation(errors: np.ndarray, actual: np.ndarray) -> np.ndarray:
         return np.where(scale > 0, (centred_p * centred_a).sum(axis=-1) / scale, np.nan)
 
 
-#: Per-customer metrics as functions of the errors (forecast - actual) and the actuals.
+#: Per-customer metrics as functions of the forecasts (last axis: customers) and actuals.
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "mae": lambda e, a: np.abs(e).mean(axis=-1),
-    "rmse": lambda e, a: np.sqrt((e**2).mean(axis=-1)),
-    "bias": lambda e, a: e.mean(axis=-1),
+    "mae": lambda p, a: np.abs(p - a).mean(axis=-1),
+    "rmse": lambda p, a: np.sqrt(((p - a) ** 2).mean(axis=-1)),
+    "bias": lambda p, a: (p - a).mean(axis=-1),
     "correlation": _correlation,
 }
 
@@ -74,10 +74,9 @@ def point_metrics(actual: ArrayLike, predicted: ArrayLike) -> dict[str, np.ndarr
             f"{predicted.shape[-1]} forecasts for {actual.shape[0]} customers; pass one per "
             "customer."
         )
-    errors = predicted - actual
     actual_total = float(actual.sum())
     predicted_total = predicted.sum(axis=-1)
-    values = {name: f(errors, actual) for name, f in METRICS.items()}
+    values = {name: f(predicted, actual) for name, f in METRICS.items()}
     values["predicted_total"] = predicted_total
     with np.errstate(divide="ignore", invalid="ignore"):
         values["total_error"] = predicted_total / actual_total - 1.0
@@ -129,12 +128,12 @@ def paired_bootstrap(
     actual = np.asarray(actual, dtype=float)
     both = np.stack([np.asarray(first, dtype=float), np.asarray(second, dtype=float)])
     f = METRICS[metric]
-    observed = f(both - actual, actual)
+    observed = f(both, actual)
     rng = np.random.default_rng(seed)
     differences = np.empty(n_resamples)
     for k in range(n_resamples):
         rows = rng.integers(0, actual.size, actual.size)
-        values = f(both[:, rows] - actual[rows], actual[rows])
+        values = f(both[:, rows], actual[rows])
         differences[k] = values[0] - values[1]
     tail = (1.0 - interval) / 2.0
     low, high = np.quantile(differences, [tail, 1.0 - tail])
