@@ -43,3 +43,27 @@ def test_plot_tracking_draws_each_series(tracking_table, cumulative):
         np.testing.assert_allclose(line.get_ydata(), rows[column])
     assert len(ax.collections) == 0  # a point fit: no band
     assert "cumulative" in ax.get_ylabel() if cumulative else "per week" in ax.get_ylabel()
+
+
+def test_plot_frequency_histogram_bars_and_ticks(holdout_data, published_models):
+    table = evaluate.frequency_histogram(
+        {"BG/NBD": published_models["BG/NBD"]}, holdout_data, max_frequency=3, replicates=50
+    )
+    ax = evaluation.plot_frequency_histogram(table)
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights[:4], [2, 0, 1, 2])
+    np.testing.assert_allclose(heights[4:], table[table["series"] == "BG/NBD"]["customers"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3+"]
+
+
+def test_plot_activity_reliability_and_metric(holdout_data, published_models):
+    table = evaluate.activity_reliability(published_models, holdout_data, bins=2)
+    ax = evaluation.plot_activity_reliability(table)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "perfect calibration" in labels
+    comparison = evaluate.compare_models(published_models, holdout_data, log_score=False)
+    ax = evaluation.plot_metric(comparison, "mae")
+    labels = [t.get_text() for t in ax.get_yticklabels()]  # first model at the top
+    assert labels[0] == "BG/NBD (fixed)" and labels[-1] == "naive: average rate (baseline)"
+    assert ax.get_yticks()[0] == len(comparison) - 1
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), comparison["mae"])

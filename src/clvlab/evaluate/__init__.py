@@ -8,6 +8,8 @@ One module per job:
 * :mod:`~clvlab.evaluate.baselines` - naive forecasts every model has to beat;
 * :mod:`~clvlab.evaluate.comparison` - tidy tables of every model (and the baselines)
   on one or several data sets;
+* :mod:`~clvlab.evaluate.fit_checks` - frequency histogram of the calibration period
+  and reliability of the predicted holdout activity;
 * :mod:`~clvlab.evaluate.rolling` - the comparison repeated at several calibration
   cut-offs;
 * :mod:`~clvlab.evaluate.loo` - PSIS-LOO of posterior fits through ArviZ, with Pareto-k
@@ -22,6 +24,7 @@ the tables.
 
 from clvlab.evaluate.baselines import AverageRate, NaiveBaseline, OwnRate, naive_baselines
 from clvlab.evaluate.comparison import compare_models, comparison_table, with_baselines
+from clvlab.evaluate.fit_checks import activity_reliability, frequency_histogram
 from clvlab.evaluate.holdout import (
     conditional_expectations,
     expected_holdout_purchases,
@@ -38,10 +41,12 @@ __all__ = [
     "AverageRate",
     "NaiveBaseline",
     "OwnRate",
+    "activity_reliability",
     "compare_models",
     "comparison_table",
     "conditional_expectations",
     "expected_holdout_purchases",
+    "frequency_histogram",
     "holdout_errors",
     "holdout_log_scores",
     "holdout_predictions",
