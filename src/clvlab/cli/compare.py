@@ -212,11 +212,12 @@ def _plot_writers(
         time_unit=args.time_unit,
     )
     predictions = evaluate.holdout_predictions(evaluate.with_baselines(models, summary), summary)
+    intervals = evaluate.conditional_expectation_intervals(models, summary)
     figures = {}
     for path, name in plots.items():
         fig, ax = plt.subplots(figsize=(9, 4.5))
         if name == "conditional_expectations.png":
-            plot_conditional_expectations(predictions, ax=ax)
+            plot_conditional_expectations(predictions, ax=ax, intervals=intervals)
         else:
             plot_tracking(tracked, cumulative=name == "tracking_cumulative.png", ax=ax)
         fig.tight_layout()

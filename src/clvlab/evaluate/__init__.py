@@ -26,6 +26,7 @@ from clvlab.evaluate.baselines import AverageRate, NaiveBaseline, OwnRate, naive
 from clvlab.evaluate.comparison import compare_models, comparison_table, with_baselines
 from clvlab.evaluate.fit_checks import activity_reliability, frequency_histogram
 from clvlab.evaluate.holdout import (
+    conditional_expectation_intervals,
     conditional_expectations,
     expected_holdout_purchases,
     holdout_errors,
@@ -44,6 +45,7 @@ __all__ = [
     "activity_reliability",
     "compare_models",
     "comparison_table",
+    "conditional_expectation_intervals",
     "conditional_expectations",
     "expected_holdout_purchases",
     "frequency_histogram",

@@ -12,7 +12,8 @@ holdout period:
 * :func:`holdout_log_scores` - the log predictive probability of each customer's actual
   holdout purchases (a proper score);
 * :func:`conditional_expectations` - mean actual and expected holdout purchases by
-  calibration frequency (FHL 2005, Figure 4).
+  calibration frequency (FHL 2005, Figure 4), and
+  :func:`conditional_expectation_intervals` their bands over posterior draws.
 
 Models are passed as a mapping ``{label: fitted model}``; the labels name the columns.
 :mod:`clvlab.plots.comparison` draws these tables.
@@ -32,6 +33,7 @@ from clvlab.evaluate.scores import point_metrics
 __all__ = [
     "HoldoutForecaster",
     "Models",
+    "conditional_expectation_intervals",
     "conditional_expectations",
     "expected_holdout_purchases",
     "holdout_errors",
@@ -198,4 +200,32 @@ def conditional_expectations(predictions: pd.DataFrame, max_frequency: int = 7) 
     table = predictions[columns].groupby(group).mean()
     table.insert(0, "customers", np.bincount(group)[table.index])
     table.index.name = "frequency"
+    return table
+
+
+def conditional_expectation_intervals(
+    models: Models, data: pd.DataFrame, *, max_frequency: int = 7, interval: float = 0.94
+) -> pd.DataFrame:
+    """Central intervals over posterior draws of each model's conditional expectations.
+
+    At each draw, the mean expected holdout purchases of the customers in each calibration
+    frequency group (as in :func:`conditional_expectations`); the quantiles over draws
+    give the band of a posterior fit (a point fit's band has no width).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``frequency`` (0..``max_frequency``, groups with customers); columns
+        ``<label>_low`` and ``<label>_high`` per model.
+    """
+    group = np.minimum(data["frequency"].to_numpy(), max_frequency).astype(int)
+    groups = np.unique(group)
+    tail = (1.0 - interval) / 2.0
+    columns = {}
+    for label, model in models.items():
+        draws = expected_holdout_purchases(model, data)
+        means = np.stack([draws[:, group == g].mean(axis=1) for g in groups], axis=1)
+        low, high = np.quantile(means, [tail, 1.0 - tail], axis=0)
+        columns[f"{label}_low"], columns[f"{label}_high"] = low, high
+    table = pd.DataFrame(columns, index=pd.Index(groups, name="frequency"))
     return table

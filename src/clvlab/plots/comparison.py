@@ -33,7 +33,10 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4)) -> Axes:
 
 
 def plot_conditional_expectations(
-    predictions: pd.DataFrame, max_frequency: int = 7, ax: Axes | None = None
+    predictions: pd.DataFrame,
+    max_frequency: int = 7,
+    ax: Axes | None = None,
+    intervals: pd.DataFrame | None = None,
 ) -> Axes:
     """Mean holdout purchases by calibration frequency: actual against each model.
 
@@ -43,6 +46,9 @@ def plot_conditional_expectations(
         Output of :func:`clvlab.evaluate.holdout_predictions`.
     max_frequency : int
         The last group pools customers with this many repeat purchases or more.
+    intervals : pandas.DataFrame, optional
+        Output of :func:`clvlab.evaluate.conditional_expectation_intervals`: a band per
+        model with columns there (posterior fits).
     """
     table = conditional_expectations(predictions, max_frequency)
     ax = _axes(ax)
@@ -58,6 +64,11 @@ def plot_conditional_expectations(
             color=f"C{i}",
             label=label,
         )
+        if intervals is not None and f"{label}_low" in intervals:
+            band = intervals.loc[table.index]
+            low, high = band[f"{label}_low"], band[f"{label}_high"]
+            if (high > low).any():
+                ax.fill_between(table.index, low, high, color=f"C{i}", alpha=0.2, lw=0)
     labels = [str(i) for i in table.index]
     if table.index[-1] == max_frequency:
         labels[-1] = f"{max_frequency}+"
