@@ -23,6 +23,7 @@ def cdnow_run(german_csv, tmp_path_factory):
     return main(argv), out
 
 
+@pytest.mark.slow
 def test_cdnow_bg_nbd_predicted_total_next_to_the_actual_1882(cdnow_run, capsys, cdnow_rfm):
     status, out = cdnow_run
     assert status == 0
@@ -68,6 +69,7 @@ def test_json_lists_one_object_per_model(small_german_csv, german_args, cli):
     assert {r["actual_total"] for r in records} == {records[0]["actual_total"]}
 
 
+@pytest.mark.slow
 def test_plots_are_written(small_german_csv, german_args, cli, tmp_path):
     run = cli(*german_args("compare", small_german_csv, "--calibration-end", "1997-09-30",
                            "--models", "bg-nbd", "--plots", tmp_path))  # fmt: skip
