@@ -3,12 +3,14 @@
 The tables come from :mod:`clvlab.evaluate`; the plots here draw them:
 
 * :func:`plot_conditional_expectations` - mean holdout purchases by calibration
-  frequency, actual against each model (FHL 2005, Figure 4, for several models at once);
+  frequency, actual against each model (FHL 2005, Figure 4, for several models at once),
+  with posterior bands from :func:`clvlab.evaluate.conditional_expectation_intervals`;
 * :func:`plot_probability_alive_by_age` - :math:`P(\\text{alive})` of one purchase history
   (e.g. a one-time buyer) as the customer ages, one line (and 94% band) per model.
 
 Models are passed as a mapping ``{label: fitted model}``; the labels name the legend
-entries.
+entries. Tracking, frequency-histogram and reliability plots are in
+:mod:`clvlab.plots.evaluation`.
 """
 
 from __future__ import annotations
