@@ -34,6 +34,9 @@ COMMANDS = {
     "clv": ["--calibration-end", "1997-09-30", "--model", "bg-nbd", "--out", "{out}/clv.csv",
             "--horizon", "39", "--discount-rate", "0.1", "--margin", "0.3", "--seed", "1",
             "--draws", "10", "--tune", "0", "--chains", "1"],
+    "compare": ["--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--models",
+                "bg-nbd,mbg-nbd", "--out", "{out}/table.csv", "--seed", "1", "--draws", "10",
+                "--tune", "0", "--chains", "1"],
 }  # fmt: skip
 #: Commands whose result is a file only (their summary goes to standard error).
 FILE_ONLY = {"clv"}

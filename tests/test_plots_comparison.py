@@ -63,3 +63,21 @@ def test_plot_probability_alive_by_age_names_a_sequence_of_models(published_mode
     same = [published_models["BG/NBD"], published_models["BG/NBD"]]
     with pytest.raises(ValueError, match="display name"):
         comparison.plot_probability_alive_by_age(same)
+
+
+def test_plot_conditional_expectations_bands_of_posterior_draws(holdout_data, published_models):
+    model = published_models["BG/NBD"]
+    draws = model.idata["posterior"].to_dataset()
+    stretched = draws.isel(draw=[0, 0, 0]).assign_coords(draw=[0, 1, 2])
+    stretched["r"] = stretched["r"] * np.array([0.5, 1.0, 2.0])
+    model.idata["posterior"] = stretched
+    models = {"BG/NBD": model}
+    predictions = evaluate.holdout_predictions(models, holdout_data)
+    intervals = evaluate.conditional_expectation_intervals(models, holdout_data, interval=0.5)
+    # by hand: per draw, the mean over the group of frequency 0 (customers 1 and 2)
+    per_draw = evaluate.expected_holdout_purchases(model, holdout_data)[:, :2].mean(axis=1)
+    low, high = np.quantile(per_draw, [0.25, 0.75])
+    assert intervals.loc[0, "BG/NBD_low"] == pytest.approx(low)
+    assert intervals.loc[0, "BG/NBD_high"] == pytest.approx(high)
+    ax = comparison.plot_conditional_expectations(predictions, intervals=intervals)
+    assert len(ax.collections) == 1

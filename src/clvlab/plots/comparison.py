@@ -3,13 +3,20 @@
 The tables come from :mod:`clvlab.evaluate`; the plots here draw them:
 
 * :func:`plot_conditional_expectations` - mean holdout purchases by calibration
-  frequency, actual against each model (FHL 2005, Figure 4, for several models at once);
+  frequency, actual against each model (FHL 2005, Figure 4, for several models at once),
+  with posterior bands from :func:`clvlab.evaluate.conditional_expectation_intervals`;
 * :func:`plot_probability_alive_by_age` - :math:`P(\\text{alive})` of one purchase history
   (e.g. a one-time buyer) as the customer ages, one line (and 94% band) per model.
 
+<<<<<<< HEAD
 Models are passed as a mapping ``{label: fitted model}``, whose labels name the legend
 entries, or as a sequence of fitted models, named as the literature writes them
 (:func:`clvlab.models.registry.display_name`: "BG/NBD", "Pareto/NBD", ...).
+=======
+Models are passed as a mapping ``{label: fitted model}``; the labels name the legend
+entries. Tracking, frequency-histogram and reliability plots are in
+:mod:`clvlab.plots.evaluation`.
+>>>>>>> compare
 """
 
 from __future__ import annotations
@@ -47,7 +54,10 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7, 4)) -> Axes:
 
 
 def plot_conditional_expectations(
-    predictions: pd.DataFrame, max_frequency: int = 7, ax: Axes | None = None
+    predictions: pd.DataFrame,
+    max_frequency: int = 7,
+    ax: Axes | None = None,
+    intervals: pd.DataFrame | None = None,
 ) -> Axes:
     """Mean holdout purchases by calibration frequency: actual against each model.
 
@@ -57,6 +67,9 @@ def plot_conditional_expectations(
         Output of :func:`clvlab.evaluate.holdout_predictions`.
     max_frequency : int
         The last group pools customers with this many repeat purchases or more.
+    intervals : pandas.DataFrame, optional
+        Output of :func:`clvlab.evaluate.conditional_expectation_intervals`: a band per
+        model with columns there (posterior fits).
     """
     table = conditional_expectations(predictions, max_frequency)
     ax = _axes(ax)
@@ -72,6 +85,11 @@ def plot_conditional_expectations(
             color=f"C{i}",
             label=label,
         )
+        if intervals is not None and f"{label}_low" in intervals:
+            band = intervals.loc[table.index]
+            low, high = band[f"{label}_low"], band[f"{label}_high"]
+            if (high > low).any():
+                ax.fill_between(table.index, low, high, color=f"C{i}", alpha=0.2, lw=0)
     labels = [str(i) for i in table.index]
     if table.index[-1] == max_frequency:
         labels[-1] = f"{max_frequency}+"
