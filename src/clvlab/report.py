@@ -22,7 +22,6 @@ The template lives once, in ``notebooks/``; wheels carry a copy as
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,8 +310,8 @@ def execute(
 ) -> None:
     """Run the template with ``parameters`` by papermill and save it as ``notebook``.
 
-    ``progress`` gets one line whenever a new section of the template starts: its number,
-    title and the time taken so far.
+    Cells tagged ``solution`` (the exercises' solutions) are not run. ``progress`` gets one
+    line whenever a new section of the template starts: its number and title.
 
     Raises
     ------
@@ -324,14 +323,13 @@ def execute(
 
     template = template_path()
     steps = _steps(nbformat.read(template, as_version=4))
-    started = time.perf_counter()
     shown: set[str] = set()
 
     def on_cell_start(cell: Any, cell_index: int) -> None:
         step = steps.get(cell.get("id", ""))
         if progress is not None and step and step not in shown:
             shown.add(step)
-            progress(f"[{time.perf_counter() - started:4.0f} s] {step}")
+            progress(step)
 
     papermill.execute_notebook(
         str(template),
@@ -342,22 +340,30 @@ def execute(
         kernel_name="python3",
         execution_timeout=timeout,
         on_cell_start=on_cell_start,
+        skip_cells_with_tag="solution",
     )
 
 
 def _steps(notebook: Any) -> dict[str, str]:
-    """Cell id -> "step i/n: title" of the section (a ``## `` heading) each code cell is in."""
-    headings = [
-        cell
-        for cell in notebook.cells
-        if cell.cell_type == "markdown" and cell.source.startswith("## ")
-    ]
-    steps, current = {}, ""
+    """Cell id -> "step i/n: title" of the section (a ``## `` heading) each code cell is
+    in; the cells before the first section are "setting up"; sections tagged
+    :data:`REMOVE_FROM_HTML` are not steps of the report."""
+
+    def heading(cell: Any) -> bool:
+        tags = set(cell.metadata.get("tags", []))
+        return (
+            cell.cell_type == "markdown"
+            and cell.source.startswith("## ")
+            and not (tags & set(REMOVE_FROM_HTML))
+        )
+
+    headings = [cell for cell in notebook.cells if heading(cell)]
+    steps, current = {}, f"step 0/{len(headings)}: setting up (starting Python, loading libraries)"
     for cell in notebook.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+        if heading(cell):
             title = cell.source.splitlines()[0].removeprefix("## ").strip()
             current = f"step {headings.index(cell) + 1}/{len(headings)}: {title}"
-        elif cell.cell_type == "code" and current:
+        elif cell.cell_type == "code" and "solution" not in cell.metadata.get("tags", []):
             steps[cell.get("id", "")] = current
     return steps
 
