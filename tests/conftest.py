@@ -184,3 +184,26 @@ def messy_export(tmp_path_factory):
     path = tmp_path_factory.mktemp("messy") / "Umsätze export.csv"
     table.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     return path
+
+
+@pytest.fixture
+def fake_template(monkeypatch):
+    """Replace the papermill run of ``clvlab report`` by one that writes what the template
+    writes (an empty notebook, customers.csv, validation.csv) at once, for tests of the
+    command's checks and outputs; returns the list of the parameters of each run."""
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    from clvlab import report
+
+    runs = []
+
+    def execute(parameters, notebook, *, progress=None, cwd=None, timeout=3600):
+        runs.append(dict(parameters))
+        nbformat.write(new_notebook(), notebook)
+        folder = parameters["output_dir"]
+        pd.DataFrame({"customer_id": ["001"]}).to_csv(f"{folder}/customers.csv", index=False)
+        pd.DataFrame({"count": [1]}).to_csv(f"{folder}/validation.csv", index=False)
+
+    monkeypatch.setattr(report, "execute", execute)
+    return runs

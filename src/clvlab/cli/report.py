@@ -151,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if Path(args.file).resolve() in {(args.out / name).resolve() for name in FILES}:
         raise ClvlabError(f"--out '{args.out}' would overwrite FILE; choose another folder")
-    progress(f"clvlab report: checking {args.file}")
     inputs = report.load(
         args.file,
         args.customer_col,
