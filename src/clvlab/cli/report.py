@@ -208,7 +208,7 @@ def _execute(parameters: dict, notebook: Path, folder: Path, started: float) -> 
         report.execute(
             parameters,
             notebook,
-            progress=lambda line: progress(f"clvlab report: {line}"),
+            progress=lambda step: progress(f"clvlab report: [{_elapsed(started)}] {step}"),
             cwd=folder,
         )
     except PapermillExecutionError as err:
