@@ -45,6 +45,13 @@ def add_model_arguments(
         default="bg-nbd",
         help="transaction model (default bg-nbd)",
     )
+    add_method_arguments(parser, methods, default_method)
+
+
+def add_method_arguments(
+    parser: argparse.ArgumentParser, methods: Sequence[str], default_method: str = "mle"
+) -> None:
+    """``--method`` and the sampler options ``--draws --tune --chains --seed``."""
     parser.add_argument(
         "--method",
         choices=list(methods),
