@@ -138,7 +138,7 @@ def test_report_on_the_cdnow_sample(tmp_path, cli):
     table = _check_report(out, run, customers=2357)
     validation = pd.read_csv(out / "validation.csv", index_col=[0, 1])
     assert validation.loc[("rows", "total"), "count"] == 6919
-    assert "hold out" in run.err and "default" in run.err
+    assert "calibration end default: the last 25% of the log's days are held out" in run.err
     assert table["clv"].sum() > 0
 
 
