@@ -7,6 +7,9 @@ import re
 import nbformat
 import pandas as pd
 import pytest
+from jupyter_client.kernelspec import NoSuchKernel
+from nbclient.exceptions import DeadKernelError
+from papermill.exceptions import PapermillExecutionError
 
 from clvlab import datasets, report
 from clvlab.cli import report as report_command
@@ -61,21 +64,34 @@ def test_bad_input_stops_with_one_line_before_any_fit(
     assert not out.exists() and fake_template == []  # nothing written, nothing run
 
 
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            PapermillExecutionError(7, 7, "x = f()", "ValueError", "bad\nthing", ["traceback"]),
+            "the report stopped in cell 7 with ValueError: bad thing; no files were written",
+        ),
+        (
+            NoSuchKernel("python3"),
+            "no Python kernel for Jupyter is installed to run the report; install one with "
+            "'pip install ipykernel' (no files were written)",
+        ),
+        (
+            DeadKernelError("Kernel died"),
+            "the report's Python kernel stopped: Kernel died; no files were written",
+        ),
+    ],
+)
 def test_a_failing_template_is_one_line_and_writes_nothing(
-    messy_export, tmp_path, cli, monkeypatch
+    messy_export, tmp_path, cli, monkeypatch, error, message
 ):
-    from papermill.exceptions import PapermillExecutionError
-
     def fail(parameters, notebook, **options):
-        raise PapermillExecutionError(7, 7, "x = f()", "ValueError", "bad\nthing", ["traceback"])
+        raise error
 
     monkeypatch.setattr(report, "execute", fail)
     run = cli("report", messy_export, "--out", tmp_path / "out")
     assert run.code == 2 and "Traceback" not in run.err
-    assert run.err.strip().splitlines()[-1] == (
-        "clvlab report: error: the report stopped in cell 7 with ValueError: bad thing; no "
-        "files were written"
-    )
+    assert run.err.strip().splitlines()[-1] == f"clvlab report: error: {message}"
     assert not (tmp_path / "out").exists()
 
 

@@ -201,7 +201,10 @@ def _elapsed(started: float) -> str:
 
 
 def _execute(parameters: dict, notebook: Path, folder: Path, started: float) -> None:
-    """Run the template; a failing cell becomes one line naming the error."""
+    """Run the template; a failing cell, a missing or dead kernel and a timeout become one
+    line naming the error."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     try:
@@ -215,6 +218,16 @@ def _execute(parameters: dict, notebook: Path, folder: Path, started: float) -> 
         reason = " ".join(f"{err.ename}: {err.evalue}".split())
         raise ClvlabError(
             f"the report stopped in cell {err.exec_count} with {reason}; no files were written"
+        ) from None
+    except NoSuchKernel:
+        raise ClvlabError(
+            "no Python kernel for Jupyter is installed to run the report; install one with "
+            "'pip install ipykernel' (no files were written)"
+        ) from None
+    except (CellTimeoutError, DeadKernelError) as err:
+        reason = " ".join(str(err).split())[:300]
+        raise ClvlabError(
+            f"the report's Python kernel stopped: {reason}; no files were written"
         ) from None
 
 
