@@ -96,3 +96,10 @@ def test_no_amount_is_none_with_the_reason():
     chosen = columns.detect(["Kunde", "Datum", "Menge"])
     assert chosen.amount is None and "--amount-col" in chosen.reasons["amount"]
     assert "amount      none" in str(chosen)
+
+
+def test_the_amount_can_be_left_alone():
+    # Two amount-like columns are no problem when the amount is not looked for.
+    chosen = columns.detect(["Kunde", "Datum", "Umsatz", "Betrag"], find_amount=False)
+    assert (chosen.customer, chosen.date, chosen.amount) == ("Kunde", "Datum", None)
+    assert "not looked for" in chosen.reasons["amount"]

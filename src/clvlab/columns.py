@@ -132,6 +132,8 @@ def detect(
     customer: str | None = None,
     date: str | None = None,
     amount: str | None = None,
+    *,
+    find_amount: bool = True,
 ) -> Columns:
     """Choose the customer, date and amount columns among ``columns``.
 
@@ -141,6 +143,9 @@ def detect(
         The column names of the raw log.
     customer, date, amount : str, optional
         Column names given by the user; they win over detection and must exist.
+    find_amount : bool
+        Look for an amount (or price and quantity) column when none is given; False
+        leaves the amount as given (for uses where it is optional).
 
     Returns
     -------
@@ -174,7 +179,8 @@ def detect(
                 f"are {_listing(names)}"
             )
         chosen[role], reasons[role] = name, f"given with {OPTIONS[role]}"
-    for role in ROLES:
+    roles = ROLES if find_amount else ("customer", "date")
+    for role in roles:
         if role in chosen or (role in ("price", "quantity") and chosen.get("amount")):
             continue
         taken = {c for c in chosen.values() if c}
@@ -192,6 +198,9 @@ def detect(
             f"no amount column; computed as '{price}' ({reasons['price']}) times "
             f"'{quantity}' ({reasons['quantity']})"
         )
+    elif chosen.get("amount") is None and not find_amount:
+        price = quantity = None
+        reasons["amount"] = "not looked for; name it with --amount-col"
     elif chosen.get("amount") is None:
         price = quantity = None
         reasons["amount"] = (
@@ -203,7 +212,7 @@ def detect(
     return Columns(
         customer=chosen["customer"],
         date=chosen["date"],
-        amount=chosen["amount"],
+        amount=chosen.get("amount"),
         price=price,
         quantity=quantity,
         reasons=reasons,
