@@ -91,7 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--method",
         choices=["mle", "nuts"],
         default="mle",
-        help="fitting method (default mle: seconds; nuts: posterior intervals, minutes)",
+        help="fitting method (default mle: seconds, CLV intervals from a normal approximation; "
+        "nuts: posterior intervals, minutes)",
     )
     parser.add_argument(
         "--language",
