@@ -149,7 +149,7 @@ def messy_fit(messy_export):
 
 def test_customers_with_only_free_repeat_orders_get_clv_zero(messy_fit):
     _, whole, purchases, spend = messy_fit
-    values = report.customer_values(purchases, spend, whole, horizon=52)
+    values = report.customer_values(purchases, spend, whole, horizon=52, approximation_draws=20)
     assert values["customer_id"].tolist() == whole["customer_id"].tolist()
     assert values.attrs["free_customers"] == 1
     free = values.set_index("customer_id").loc["88888"]
@@ -161,7 +161,7 @@ def test_the_customer_table_has_one_row_per_valid_customer(messy_fit):
     from clvlab import phases
 
     inputs, whole, purchases, spend = messy_fit
-    values = report.customer_values(purchases, spend, whole, horizon=52)
+    values = report.customer_values(purchases, spend, whole, horizon=52, approximation_draws=20)
     table = report.customer_table(
         values, phases.assign_phases(inputs.log, inputs.observation_end), "de"
     )
