@@ -134,3 +134,76 @@ def published_models():
             {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
         ),
     }
+
+
+# --------------------------------------------------------------------------- messy export
+
+MESSY_LOST_CUSTOMER = "99999"
+
+
+@pytest.fixture(scope="session")
+def messy_export(tmp_path_factory):
+    """A deliberately messy German export of a simulated log (150 customers, BG/NBD and
+    Gamma-Gamma, 2024-01-01 to mid 2025): ids with leading zeros (``00001``), columns
+    Kundennummer / Bestelldatum / Umsatz, ``;`` as separator, a UTF-8 BOM, dates in mixed
+    forms (ISO and dd.mm.yyyy), decimal commas with and without a euro sign, and, added
+    on top: 6 rows without a customer id, 4 unreadable dates, 3 amounts written as text,
+    5 returns, 7 duplicated rows, customer 88888 with two free orders (amount 0) on two
+    days, and customer 99999 whose rows all have bad dates. So 151 customers are valid
+    (tests/test_report.py and tests/test_cli_report.py count on it)."""
+    import numpy as np
+
+    log = datasets.simulate_transactions(150, seed=3)
+    rng = np.random.default_rng(3)
+    ids = log["customer_id"].map("{:05d}".format)
+    dates = [
+        d.strftime("%Y-%m-%d") if i % 2 else d.strftime("%d.%m.%Y")
+        for i, d in enumerate(log["date"])
+    ]
+    euros = [f"{a:.2f}".replace(".", ",") + (" €" if i % 3 == 0 else "") for i, a in
+             enumerate(log["amount"])]  # fmt: skip
+    table = pd.DataFrame({"Kundennummer": ids, "Bestelldatum": dates, "Umsatz": euros})
+    extra = [
+        *[("", "03.03.2024", "10,00")] * 3,
+        *[("  ", "2024-05-01", "12,50")] * 3,
+        ("00002", "31.02.2024", "5,00"),
+        ("00003", "unbekannt", "5,00"),
+        (MESSY_LOST_CUSTOMER, "", "19,99"),
+        (MESSY_LOST_CUSTOMER, "2024-13-45", "19,99"),
+        ("00004", "2024-02-02", "gratis"),
+        ("00005", "2024-02-03", "n/a"),
+        ("00006", "2024-02-04", "zwölf"),
+        *[(f"{c:05d}", "2024-06-01", "-9,90") for c in (1, 2, 3, 7, 8)],
+        ("88888", "2024-02-01", "0,00"),
+        ("88888", "2024-03-01", "0,00"),
+    ]
+    table = pd.concat(
+        [table, pd.DataFrame(extra, columns=table.columns), table.sample(7, random_state=rng)],
+        ignore_index=True,
+    )
+    path = tmp_path_factory.mktemp("messy") / "Umsätze export.csv"
+    table.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    return path
+
+
+@pytest.fixture
+def fake_template(monkeypatch):
+    """Replace the papermill run of ``clvlab report`` by one that writes what the template
+    writes (an empty notebook, customers.csv, validation.csv) at once, for tests of the
+    command's checks and outputs; returns the list of the parameters of each run."""
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    from clvlab import report
+
+    runs = []
+
+    def execute(parameters, notebook, *, progress=None, cwd=None, timeout=3600):
+        runs.append(dict(parameters))
+        nbformat.write(new_notebook(), notebook)
+        folder = parameters["output_dir"]
+        pd.DataFrame({"customer_id": ["001"]}).to_csv(f"{folder}/customers.csv", index=False)
+        pd.DataFrame({"count": [1]}).to_csv(f"{folder}/validation.csv", index=False)
+
+    monkeypatch.setattr(report, "execute", execute)
+    return runs

@@ -47,6 +47,9 @@ def test_writes_one_row_per_customer_with_intervals(mle_run, capsys):
     assert len(table) == 2357 and table["customer_id"].is_unique
     assert (table["clv_low"] <= table["clv"]).all() and (table["clv"] <= table["clv_high"]).all()
     assert table["clv"].notna().all() and (table["clv"] > 0).all()
+    # Regression: --method mle gave clv_low == clv == clv_high (the covariance of the
+    # estimates was discarded); now the normal approximation gives every customer an interval.
+    assert (table["clv_low"] < table["clv_high"]).all()
 
 
 def test_clv_reconciles_with_discounted_purchases_spend_and_margin(mle_run, cdnow_log):
@@ -69,10 +72,15 @@ def test_clv_reconciles_with_discounted_purchases_spend_and_margin(mle_run, cdno
 
 
 def test_summary_and_mle_note_go_to_stderr(german_csv, tmp_path, capsys):
-    assert main(clv_args(german_csv, tmp_path / "c.csv")) == 0
+    out = tmp_path / "c.csv"
+    assert main(clv_args(german_csv, out)) == 0
     err = capsys.readouterr().err
     assert "total value" in err and "top 10%" in err
-    assert "clv_low = clv = clv_high" in err
+    assert "94% interval from 1,000 parameter sets of the normal approximation" in err
+    # the draws are seeded: --seed 0 is the default
+    first = pd.read_csv(out)
+    assert main([*clv_args(german_csv, out), "--seed", "0"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), first)
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from clvlab.cli import build_parser
+from clvlab.cli.report import FILES as REPORT_FILES
 
 CASES_PER_COMMAND = 80
 SEED = 9
@@ -37,7 +38,13 @@ COMMANDS = {
     "compare": ["--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--models",
                 "bg-nbd,mbg-nbd", "--out", "{out}/table.csv", "--seed", "1", "--draws", "10",
                 "--tune", "0", "--chains", "1"],
+    "report": ["--calibration-end", "1997-09-30", "--model", "bg-nbd", "--method", "mle",
+               "--language", "de", "--horizon", "39", "--discount-rate", "0.1", "--margin",
+               "0.3", "--out", "{out}/report"],
 }  # fmt: skip
+#: Commands whose notebook run is replaced by the ``fake_template`` fixture (the arguments
+#: and the checks before it are what is fuzzed; tests/test_cli_report.py runs it for real).
+FAKE_RUN = {"report"}
 #: Commands whose result is a file only (their summary goes to standard error).
 FILE_ONLY = {"clv"}
 OUTPUT_OPTIONS = ("out", "save", "report")
@@ -89,16 +96,20 @@ def check_complete(argv: list[str], run) -> None:
         path = getattr(args, name, None)
         if path is None:
             continue
-        assert path.is_file() and path.stat().st_size > 0, name
-        if path.suffix == ".csv":
-            assert len(pd.read_csv(path)) > 0, name
+        files = [path / f for f in REPORT_FILES] if args.command == "report" else [path]
+        for file in files:
+            assert file.is_file() and file.stat().st_size > 0, name
+            if file.suffix == ".csv":
+                assert len(pd.read_csv(file)) > 0, name
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_random_argument_corruptions(
-    command, small_german_csv, german_args, tmp_path, cli, monkeypatch
+    command, small_german_csv, german_args, tmp_path, cli, monkeypatch, request
 ):
+    if command in FAKE_RUN:
+        request.getfixturevalue("fake_template")
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.chdir(out)  # outputs named by a relative path land here too

@@ -41,3 +41,18 @@ def test_output_onto_the_input_is_refused(german_csv, german_args, cli):
     line = cli(*german_args("validate", german_csv, "--out", german_csv)).error_line()
     assert "is the same file as FILE" in line
     assert german_csv.read_bytes() == before
+
+
+def test_customer_and_date_columns_are_detected_when_not_named(german_csv, tmp_path, cli):
+    out = tmp_path / "clean.csv"
+    run = cli("validate", german_csv, "--out", out)
+    assert run.code == 0, run.err
+    assert "'Kunde' (detected: a known name for the customer id)" in run.err + run.out
+    assert pd.read_csv(out).columns.tolist() == ["customer_id", "date"]  # no amount unless named
+    ambiguous = tmp_path / "two_dates.csv"
+    ambiguous.write_text("Kunde;Bestelldatum;Rechnungsdatum\n1;2024-01-01;2024-01-02\n")
+    line = cli("validate", ambiguous, "--out", out).error_line()
+    assert line.endswith(
+        "several columns could be the purchase date: 'Bestelldatum', 'Rechnungsdatum'; name "
+        "one with --date-col"
+    )

@@ -1,11 +1,14 @@
+import copy
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.integrate
+import xarray as xr
 
 from clvlab import clv
+from clvlab.datasets import load_cdnow_summary
 from clvlab.errors import DataValidationError
 from clvlab.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
 
@@ -153,6 +156,76 @@ def test_draws_of_two_posteriors_pair_or_broadcast():
     assert clv._pair(a, b, ("x", "y"))[0].shape == (4, 3)
     with pytest.raises(ValueError, match="same chains and draws"):
         clv._pair(a, np.ones((2, 3)), ("transaction model", "spend model"))
+
+
+# ------------------------------------------------------------------ maximum likelihood
+@pytest.fixture(scope="module")
+def mle_fits():
+    summary = load_cdnow_summary()
+    purchases = BetaGeo().fit(summary, method="mle")
+    spend = GammaGamma().fit(summary[summary["frequency"] > 0], method="mle")
+    return purchases, spend
+
+
+@pytest.fixture(scope="module")
+def spenders(customers):
+    return customers.assign(monetary_value=[35.0, 22.35, 0.0, 12.0, 80.0])
+
+
+def test_mle_fits_get_intervals_from_the_normal_approximation(mle_fits, spenders):
+    # Regression: the MLE discarded its covariance, so clv_low == clv == clv_high.
+    purchases, spend = mle_fits
+    table = clv.customer_lifetime_value(purchases, spend, spenders, step=4.0)
+    assert table.attrs["interval_source"] == "normal approximation"
+    assert table.attrs["n_draws"] == 1000
+    assert (table["clv_low"] < table["clv"]).all() and (table["clv"] < table["clv_high"]).all()
+    # the values themselves are the plug-in values at the estimates
+    at_estimates = clv.customer_lifetime_value(
+        BetaGeo.from_params(purchases.params),
+        GammaGamma.from_params(spend.params),
+        spenders,
+        step=4.0,
+    )
+    assert at_estimates.attrs["interval_source"] == "none"
+    columns = ["probability_alive", "expected_purchases", "expected_spend", "clv"]
+    pd.testing.assert_frame_equal(table[columns], at_estimates[columns])
+    # seeded: the same seed gives the same interval, another seed another one
+    again = clv.customer_lifetime_value(purchases, spend, spenders, step=4.0)
+    pd.testing.assert_frame_equal(table, again)
+    other = clv.customer_lifetime_value(purchases, spend, spenders, step=4.0, random_seed=1)
+    assert not np.allclose(other["clv_high"], table["clv_high"])
+
+
+def test_normal_approximation_interval_agrees_with_the_delta_method(mle_fits, spenders):
+    # The 94% interval of the draws ~ clv +- 1.88 sd, sd^2 = g' Sigma g with g the gradient
+    # of the CLV in the log-parameters (delta method, gradient by central differences).
+    purchases, _ = mle_fits
+    one = spenders.iloc[[1]]
+    options = {"horizon": 52.0, "discount_rate": 0.1, "step": 13.0}
+
+    def value(u):
+        model = BetaGeo.from_params(dict(zip(purchases.param_names, np.exp(u), strict=True)))
+        return float(clv.customer_lifetime_value(model, 40.0, one, **options)["clv"].iloc[0])
+
+    u = np.log(list(purchases.params.values()))
+    h = 1e-4
+    gradient = np.array([(value(u + h * e) - value(u - h * e)) / (2 * h) for e in np.eye(4)])
+    sd = math.sqrt(gradient @ purchases.covariance_.to_numpy() @ gradient)
+    table = clv.customer_lifetime_value(purchases, 40.0, one, approximation_draws=4000, **options)
+    width = float(table["clv_high"].iloc[0] - table["clv_low"].iloc[0])
+    assert width / (2 * 1.8808 * sd) == pytest.approx(1.0, abs=0.08)
+
+
+def test_a_mle_beside_a_posterior_gets_as_many_draws(mle_fits, spenders):
+    purchases, spend = mle_fits
+    # a stand-in posterior of the spend model: 2 chains x 3 draws near the estimates
+    draws = xr.concat([spend.posterior * f for f in (0.98, 1.0, 1.02)], "draw")
+    posterior = xr.concat([draws, draws], "chain").assign_coords(chain=[0, 1], draw=[0, 1, 2])
+    sampled = copy.copy(spend)
+    sampled.idata = xr.DataTree.from_dict({"posterior": posterior})
+    table = clv.customer_lifetime_value(purchases, sampled, spenders, step=13.0)
+    assert table.attrs["interval_source"] == "posterior and normal approximation"
+    assert table.attrs["n_draws"] == 6
 
 
 # ------------------------------------------------------------------ Pareto/NBD DERT

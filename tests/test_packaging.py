@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = sorted(p.name for p in (ROOT / "data").iterdir() if not p.name.startswith("."))
 # What a source tree needs to build; the copy keeps build artefacts out of the checkout.
-SOURCE = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "src", "data"]
+SOURCE = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "src", "data",
+          "notebooks"]  # fmt: skip
 
 LOADERS = """
 import clvlab, clvlab.datasets as d, clvlab.lifecycle as lifecycle
@@ -28,6 +29,8 @@ assert len(d.load_cdnow()) == 6919 and len(d.load_cdnow_summary()) == 2357
 assert d.load_donations()["weights"].sum() == 11104 and len(d.load_sbg_retention()) > 0
 assert len(d.load_grocery()) == 10483 and d.load_apparel()["customer_id"].nunique() == 600
 assert len(d.load_apparel(covariates=True)) == 600 and len(lifecycle.load_catalog().frameworks)
+import clvlab.report as report
+assert report.template_path().parent.name == "templates", report.template_path()
 """
 
 
@@ -80,12 +83,17 @@ def test_the_wheel_carries_every_data_file_and_its_loaders_work(tmp_path):
             if "/" in name
         }
     assert {f"data/{name}" for name in DATA_FILES} <= members
+    assert "notebooks/11_your_data_template.ipynb" in members
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     wheel = _build("build_wheel", unpacked, tmp_path / "dist")
 
     with zipfile.ZipFile(wheel) as archive:
         for name in DATA_FILES:
             assert archive.read(f"clvlab/data/{name}") == (ROOT / "data" / name).read_bytes()
+        template = "notebooks/11_your_data_template.ipynb"
+        assert archive.read(template.replace("notebooks", "clvlab/templates")) == (
+            (ROOT / template).read_bytes()
+        )
         archive.extractall(tmp_path / "site")
     done = subprocess.run(
         [sys.executable, "-c", LOADERS],

@@ -73,14 +73,27 @@ group and draw: groups x draws x periods evaluations (BG/NBD: a hypergeometric f
 each). A million customers (2,500 groups) with 1,000 draws took 46 s with monthly and
 105 s with weekly periods over a year on 2 cores (``benchmarks/results.md``).
 
-Maximum likelihood. A fit by ``method="mle"`` (or ``"map"``) has a single draw: the
-interval is then degenerate (``clv_low = clv = clv_high``) and shows no parameter
-uncertainty; fit by ``"nuts"`` for intervals.
+Maximum likelihood. A fit by ``method="mle"`` keeps the asymptotic covariance
+:math:`\Sigma = H^{-1}` of its estimates on the unconstrained (log or logit) scale
+(:mod:`clvlab.models.mle`). The CLV then draws ``approximation_draws`` parameter sets
+:math:`u \sim N(\hat u, \Sigma)`, maps them back to the constrained scale and evaluates
+the CLV on each (seeded by ``random_seed``): the standard Laplace (asymptotic normal)
+approximation, which agrees to first order with the delta method applied to the CLV
+itself, without its gradient. With both models fitted by maximum likelihood, ``clv`` and
+the other columns are the plug-in values at the estimates (the MLE of the CLV) and
+``clv_low``, ``clv_high`` the quantiles of the approximation's draws; a maximum likelihood
+model paired with a NUTS posterior gets as many approximation draws as the posterior has,
+paired draw by draw. The approximation ignores the skew of the likelihood beyond the
+transform and is only as good as the Hessian (a warning says when it is singular: that
+model's uncertainty is then left out). Fits by ``"map"`` or :meth:`from_params` have no
+covariance: their interval stays degenerate (``clv_low = clv = clv_high``);
+``attrs["interval"]`` says which case applies.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -92,9 +105,10 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from clvlab import rfm
-from clvlab.errors import DataValidationError
+from clvlab.errors import ConvergenceWarning, DataValidationError
 from clvlab.models.compression import compress
 from clvlab.models.data import describe_rows
+from clvlab.models.results import normal_approximation
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -456,10 +470,7 @@ def _chunk_draws(
 
 
 def _spend_draws(spend: Spend) -> int:
-    if _is_number(spend):
-        return 1
-    posterior = spend.posterior
-    return posterior.sizes["chain"] * posterior.sizes["draw"]
+    return 1 if _is_number(spend) else _n_draws(spend)
 
 
 def _is_number(spend: Spend) -> bool:
@@ -488,6 +499,8 @@ def customer_lifetime_value(
     step: float = 1.0,
     interval: float = 0.94,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    approximation_draws: int = 1000,
+    random_seed: int | np.random.Generator | None = 0,
 ) -> pd.DataFrame:
     """CLV per customer with a posterior interval (see the module documentation).
 
@@ -518,6 +531,11 @@ def customer_lifetime_value(
         Probability of the equal-tailed interval (0.94: the 3% and 97% quantiles).
     memory_budget : int
         Bytes of draw arrays held at once (customers are processed in chunks).
+    approximation_draws : int
+        Parameter sets drawn from the normal (Laplace) approximation of a model fitted by
+        ``method="mle"`` (module documentation), unless the other model has a posterior.
+    random_seed : int, numpy.random.Generator or None
+        Seed of those draws (default 0: the same intervals on every run).
 
     Returns
     -------
@@ -525,8 +543,11 @@ def customer_lifetime_value(
         One row per customer, in the order of ``data``: ``customer_id``,
         ``probability_alive``, ``expected_purchases`` (undiscounted, over the horizon),
         ``discounted_expected_purchases``, ``expected_spend``, ``clv``, ``clv_low``,
-        ``clv_high``: posterior means, and the interval of the CLV. ``attrs`` holds the
-        settings and ``n_draws``.
+        ``clv_high``: posterior means (plug-in values at the estimates for two maximum
+        likelihood fits), and the interval of the CLV. ``attrs`` holds the settings,
+        ``n_draws`` (draws behind the interval) and ``interval_source``
+        (``"posterior"``, ``"normal approximation"``, ``"posterior and normal
+        approximation"`` or ``"none"``).
     """
     settings = _settings(
         horizon=horizon,
@@ -539,15 +560,15 @@ def customer_lifetime_value(
         memory_budget=memory_budget,
     )
     table, inverse = _distinct_inputs(transaction_model, spend, data)
-    parts: dict[str, list[np.ndarray]] = {}
-    n_draws = 1
-    for draws in _chunk_draws(transaction_model, spend, table, settings):
-        n_draws = len(draws["clv"])
-        for name, values in draws.items():
-            parts.setdefault(name, []).append(values.mean(axis=0))
-        low, high = equal_tailed_interval(draws["clv"], interval)
-        parts.setdefault("clv_low", []).append(low)
-        parts.setdefault("clv_high", []).append(high)
+    drawn_model, drawn_spend, source = _parameter_draws(
+        transaction_model, spend, approximation_draws, random_seed
+    )
+    summary = _summarise(drawn_model, drawn_spend, table, settings)
+    if source == "normal approximation":
+        # Point values at the estimates (the MLE of the CLV), the interval from the draws.
+        point = _summarise(transaction_model, spend, table, settings)
+        interval_keys = ("n_draws", "clv_low", "clv_high")
+        summary = {**point, **{key: summary[key] for key in interval_keys}}
     ids = data[transaction_model.id_column].to_numpy()
     result = pd.DataFrame({transaction_model.id_column: ids})
     for name in (
@@ -559,7 +580,7 @@ def customer_lifetime_value(
         "clv_low",
         "clv_high",
     ):
-        result[name] = np.concatenate(parts[name])[inverse]
+        result[name] = summary[name][inverse]
     # Rounding can put the mean of identical draws a hair outside their quantiles.
     result["clv_low"] = np.minimum(result["clv_low"], result["clv"])
     result["clv_high"] = np.maximum(result["clv_high"], result["clv"])
@@ -571,9 +592,72 @@ def customer_lifetime_value(
         "discounting": discounting,
         "step": float(step),
         "interval": float(interval),
-        "n_draws": n_draws,
+        "interval_source": source,
+        "n_draws": int(summary["n_draws"]),
     }
     return result
+
+
+def _summarise(
+    transaction_model: Any, spend: Spend, table: pd.DataFrame, settings: _Settings
+) -> dict[str, Any]:
+    """Per distinct row of ``table``: the means over the draws of every quantity, and the
+    interval of the CLV (``clv_low``, ``clv_high``); ``n_draws`` the draws used."""
+    parts: dict[str, list[np.ndarray]] = {}
+    n_draws = 1
+    for draws in _chunk_draws(transaction_model, spend, table, settings):
+        n_draws = len(draws["clv"])
+        for name, values in draws.items():
+            parts.setdefault(name, []).append(values.mean(axis=0))
+        low, high = equal_tailed_interval(draws["clv"], settings.interval)
+        parts.setdefault("clv_low", []).append(low)
+        parts.setdefault("clv_high", []).append(high)
+    return {"n_draws": n_draws, **{name: np.concatenate(p) for name, p in parts.items()}}
+
+
+def _parameter_draws(
+    transaction_model: Any, spend: Spend, n_draws: int, random_seed: Any
+) -> tuple[Any, Spend, str]:
+    """Both models with draws for the interval: a maximum likelihood fit (one draw, with a
+    covariance) is replaced by its normal approximation (:func:`clvlab.models.results.
+    normal_approximation`) with as many draws as the other model's posterior, else
+    ``n_draws``. Returns the two models and the source of the interval: ``"posterior"``,
+    ``"normal approximation"``, ``"posterior and normal approximation"`` or ``"none"``."""
+    if not (isinstance(n_draws, int | np.integer) and n_draws >= 2):
+        raise ValueError(f"approximation_draws must be a whole number >= 2, got {n_draws!r}.")
+    models = [transaction_model, *([] if _is_number(spend) else [spend])]
+    sizes = [_n_draws(model) for model in models]
+    target = max(sizes) if max(sizes) > 1 else int(n_draws)
+    rng = np.random.default_rng(random_seed)
+    drawn, approximated = [], False
+    for model, size in zip(models, sizes, strict=True):
+        covariance = getattr(model, "covariance_", None)
+        if size == 1 and covariance is not None:
+            if np.all(np.isfinite(covariance.to_numpy())):
+                drawn.append(normal_approximation(model, target, rng))
+                approximated = True
+                continue
+            warnings.warn(
+                f"the maximum likelihood estimates of {type(model).__name__} have no finite "
+                "covariance (singular Hessian), so their uncertainty is left out of the CLV "
+                "intervals; fit by method='nuts' for a posterior.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        drawn.append(model)
+    posterior = max(sizes) > 1
+    source = {
+        (True, True): "posterior and normal approximation",
+        (True, False): "posterior",
+        (False, True): "normal approximation",
+        (False, False): "none",
+    }[posterior, approximated]
+    return drawn[0], drawn[1] if len(drawn) > 1 else spend, source
+
+
+def _n_draws(model: Any) -> int:
+    posterior = model.posterior
+    return int(posterior.sizes["chain"] * posterior.sizes["draw"])
 
 
 def equal_tailed_interval(draws: np.ndarray, interval: float = 0.94) -> np.ndarray:

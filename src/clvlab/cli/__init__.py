@@ -18,10 +18,10 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
-from clvlab.cli import clv, compare, fit, phases, summarize, validate
+from clvlab.cli import clv, compare, fit, phases, report, summarize, validate
 from clvlab.errors import ClvlabError
 
-SUBCOMMANDS = (validate, summarize, phases, fit, clv, compare)
+SUBCOMMANDS = (validate, summarize, phases, fit, clv, compare, report)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clvlab",
         description="Customer lifecycle and customer lifetime value lab: validate a "
         "transaction log, summarise it per customer, find lifecycle phases, fit "
-        "buy-till-you-die models and compare them on a holdout period.",
+        "buy-till-you-die models and compare them on a holdout period, report on a whole "
+        "log.",
         epilog="Run 'clvlab COMMAND --help' for the options of a command. Dates are written "
         "YYYY-MM-DD or DD.MM.YYYY. Bad input ends with one line on standard error and exit "
         "status 2.",

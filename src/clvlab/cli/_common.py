@@ -8,7 +8,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from clvlab import transactions
+from clvlab import columns, transactions
 from clvlab.cli import checks
 from clvlab.transactions import ValidationReport
 
@@ -21,8 +21,9 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
         type=checks.input_file,
         help="transaction log (.csv/.txt/.tsv, also .gz/.bz2/.xz/.zip; .parquet; .xlsx)",
     )
-    parser.add_argument("--customer-col", required=True, help="column with the customer id")
-    parser.add_argument("--date-col", required=True, help="column with the purchase date")
+    detected = "(default: detected from the column names, English or German)"
+    parser.add_argument("--customer-col", help=f"column with the customer id {detected}")
+    parser.add_argument("--date-col", help=f"column with the purchase date {detected}")
     parser.add_argument("--amount-col", default=None, help="column with the purchase value")
     parser.add_argument(
         "--date-format",
@@ -71,10 +72,20 @@ def load_log(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read and validate the log named by the parsed arguments; print the report.
 
+    Customer and date columns not named on the command line are detected from the column
+    names (:func:`clvlab.columns.detect`; the choice and why are printed with the report);
+    the amount column is used only when named.
+
     The report goes to ``report_to``; by default to standard error (looked up at call
     time), so that standard output stays machine-readable for ``--json``.
     """
     raw = transactions.read(args.file, encoding=args.encoding, sep=args.sep)
+    if args.customer_col is None or args.date_col is None:
+        chosen = columns.detect(
+            raw.columns, args.customer_col, args.date_col, args.amount_col, find_amount=False
+        )
+        args.customer_col, args.date_col = chosen.customer, chosen.date
+        print(chosen, file=report_to or sys.stderr)
     log, report = transactions.validate(
         raw,
         customer=args.customer_col,

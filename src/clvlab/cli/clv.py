@@ -8,9 +8,10 @@ Reads and validates the log, summarises the calibration period
 ``probability_alive``. The summary (total value, the top 10%'s share) and progress go to
 standard error.
 
-With ``--method mle`` there are no posterior draws: the interval is degenerate
-(``clv_low = clv = clv_high``) and says so on standard error; ``--method nuts`` gives
-posterior intervals.
+With ``--method mle`` the values are the plug-in values at the estimates, and the
+interval comes from 1,000 parameter sets drawn from the normal (Laplace) approximation of
+both fits (asymptotic covariance of the estimates on the log scale; seeded by ``--seed``,
+default 0); standard error says so. ``--method nuts`` gives posterior means and intervals.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="customer lifetime value in money, with intervals",
         description="Fit a transaction model and the Gamma-Gamma spend model to the "
         "calibration period of a transaction log and write each customer's discounted "
-        "value over a horizon, with a 94%% interval (--method nuts; mle gives point values).",
+        "value over a horizon, with a 94%% interval (posterior with --method nuts; normal "
+        "approximation of the estimates with mle).",
     )
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=False)
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         discount_rate=args.discount_rate,
         margin=args.margin,
         time_unit=args.time_unit,
+        random_seed=0 if args.seed is None else args.seed,
     )
     write_files({args.out: lambda path: table[COLUMNS].to_csv(path, index=False)})
     total = float(table["clv"].sum())
@@ -118,9 +121,10 @@ def run(args: argparse.Namespace) -> int:
         f"total value {total:,.2f}; the top 10% of customers hold "
         f"{clv.top_share(table['clv'], top=0.1):.1%} of it"
     )
-    if table.attrs["n_draws"] == 1:
+    if table.attrs["interval_source"] == "normal approximation":
         progress(
-            "note: --method mle gives point estimates: clv_low = clv = clv_high (no "
-            "parameter uncertainty); use --method nuts for 94% intervals"
+            f"note: --method mle: clv at the estimates; the 94% interval from "
+            f"{table.attrs['n_draws']:,} parameter sets of the normal approximation of the "
+            "estimates (use --method nuts for posterior intervals)"
         )
     return 0

@@ -79,6 +79,9 @@ class CLVModel(ABC):
         The fitting method used (``"fixed"`` for :meth:`from_params`).
     standard_errors_ : pandas.Series or None
         Delta-method standard errors (``method="mle"`` only).
+    covariance_ : pandas.DataFrame or None
+        Asymptotic covariance of the unconstrained estimates (``method="mle"`` only; see
+        :mod:`clvlab.models.mle`).
     log_likelihood_ : float or None
         Log-likelihood at the point estimate (``"mle"`` and ``"map"``).
     mle_result_ : scipy.optimize.OptimizeResult or None
@@ -128,6 +131,7 @@ class CLVModel(ABC):
         self.idata: xr.DataTree | None = None
         self.method: str | None = None
         self.standard_errors_: pd.Series | None = None
+        self.covariance_: pd.DataFrame | None = None
         self.log_likelihood_: float | None = None
         self.mle_result_: Any = None
         self._data: pd.DataFrame | None = None
@@ -334,12 +338,13 @@ class CLVModel(ABC):
             log_likelihood=fit.pointwise,
             fit_info=dataclasses.asdict(settings),
             standard_errors=fit.standard_errors,
+            covariance=fit.covariance,
             point_log_likelihood=fit.log_likelihood,
         )
         # All or nothing: the model changes only now that the fit has worked.
         self.idata, self.method, self._data = idata, method, frame
         self.standard_errors_, self.log_likelihood_ = fit.standard_errors, fit.log_likelihood
-        self.mle_result_ = fit.mle_result
+        self.covariance_, self.mle_result_ = fit.covariance, fit.mle_result
         if method == "nuts":
             from clvlab.diagnostics import check_convergence
 

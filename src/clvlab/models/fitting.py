@@ -10,8 +10,10 @@
     Mean-field variational approximation (:func:`pymc.fit`), from the MLE; ``draws`` draws
     stored; warns when the approximation ran away.
 ``"mle"``
-    Maximum likelihood (:mod:`clvlab.models.mle`); standard errors by the delta method;
-    warns when it did not converge or ran to the edge of the parameter space. One draw.
+    Maximum likelihood (:mod:`clvlab.models.mle`); standard errors by the delta method,
+    and the asymptotic covariance of the unconstrained estimates for the normal (Laplace)
+    approximation (:func:`clvlab.models.results.normal_approximation`); warns when it did
+    not converge or ran to the edge of the parameter space. One draw.
 
 :func:`run` returns a :class:`Fit`; the model stores it only when the whole fit worked.
 """
@@ -55,6 +57,7 @@ class Fit:
     sample_stats: xr.Dataset | None = None
     pointwise: xr.DataArray | None = None
     standard_errors: pd.Series | None = None
+    covariance: pd.DataFrame | None = None
     log_likelihood: float | None = None
     mle_result: Any = None
 
@@ -89,6 +92,7 @@ def run(
         return Fit(
             point_dataset(mle.point, layout),
             standard_errors=mle.standard_errors,
+            covariance=mle.covariance,
             log_likelihood=mle.log_likelihood,
             mle_result=mle.result,
         )

@@ -8,6 +8,15 @@ numerical Hessian :math:`H` of the objective in :math:`u` polishes the optimum, 
 delta method gives the standard errors,
 :math:`\\mathrm{se}(\\theta_j) = |d\\theta_j/du_j| \\sqrt{(H^{-1})_{jj}}`.
 
+The asymptotic covariance :math:`\\Sigma = H^{-1}` of the unconstrained estimate
+:math:`\\hat u` is kept (:attr:`MLEResult.covariance`). :func:`normal_approximation_draws`
+samples parameter sets from :math:`u \\sim N(\\hat u, \\Sigma)` and maps them back to the
+constrained scale, :math:`\\theta = g^{-1}(u)`: the standard Laplace (asymptotic normal)
+approximation of the sampling distribution of the MLE, on the scale where it is most
+nearly normal. Functions of the parameters evaluated on these draws (e.g. the CLV in
+:mod:`clvlab.clv`) get intervals that agree to first order with the delta method, without
+deriving the function's gradient.
+
 The fit reports its own failure (:func:`maximize_likelihood` warns with
 :class:`clvlab.diagnostics.ConvergenceWarning`): the optimiser's status, the gradient at
 the end, estimates that ran to the edge of their support (the likelihood keeps rising
@@ -33,6 +42,7 @@ from clvlab.models.compression import CompressedData
 
 if TYPE_CHECKING:
     from clvlab.models.base import CLVModel
+    from clvlab.models.params import ParameterLayout
 
 __all__ = [
     "MLE_OPTIONS",
@@ -40,6 +50,7 @@ __all__ = [
     "hessian_from_gradient",
     "maximize_likelihood",
     "negative_log_likelihood",
+    "normal_approximation_draws",
     "numerical_gradient",
     "numerical_hessian",
 ]
@@ -64,6 +75,11 @@ class MLEResult:
     standard_errors : pandas.Series or None
         Delta-method standard errors, one per element of the vector (labels such as
         ``"gamma_alpha[age]"``); ``None`` with ``uncertainty=False``.
+    covariance : pandas.DataFrame or None
+        Asymptotic covariance :math:`H^{-1}` of the *unconstrained* vector :math:`\\hat u`
+        (log, logit or identity scale per element; rows and columns labelled as
+        ``standard_errors``); NaN where the Hessian is singular; ``None`` with
+        ``uncertainty=False``.
     log_likelihood : float
         At the estimates.
     result : scipy.optimize.OptimizeResult
@@ -77,6 +93,7 @@ class MLEResult:
 
     point: dict[str, Any]
     standard_errors: pd.Series | None
+    covariance: pd.DataFrame | None
     log_likelihood: float
     result: Any
     gradient: np.ndarray | None
@@ -158,15 +175,21 @@ def maximize_likelihood(
             method="L-BFGS-B",
             options={"maxiter": 1000, **tolerances, **options},
         )
-        u, se, grad = result.x, None, None
+        u, covariance, grad = result.x, None, None
         if uncertainty:
-            u, se, grad = _polish(objective, gradient, u)
+            u, covariance, grad = _polish(objective, gradient, u)
     point = layout.unpack(u)
+    labels = layout.labels()
     fit = MLEResult(
         point=point,
         standard_errors=None
-        if se is None
-        else pd.Series(layout.slope(point) * se, index=layout.labels(), name="se"),
+        if covariance is None
+        else pd.Series(
+            layout.slope(point) * np.sqrt(np.diag(covariance)), index=labels, name="se"
+        ),
+        covariance=None
+        if covariance is None
+        else pd.DataFrame(covariance, index=labels, columns=labels),
         log_likelihood=-objective(u),
         result=result,
         gradient=grad,
@@ -180,7 +203,8 @@ def maximize_likelihood(
 def _polish(
     objective: Objective, gradient: Objective | None, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One Newton step and the standard errors of ``u``, from the numerical Hessian."""
+    """One Newton step, and the covariance :math:`H^{-1}` of ``u`` (NaN where :math:`H` is
+    singular), from the numerical Hessian."""
     if gradient is None:
         hessian = numerical_hessian(objective, u)
         grad = numerical_gradient(objective, u)
@@ -196,10 +220,67 @@ def _polish(
         grad = numerical_gradient(objective, u) if gradient is None else gradient(u)
     with np.errstate(all="ignore"):
         try:
-            se = np.sqrt(np.diag(np.linalg.inv(hessian)))
+            covariance = np.linalg.inv(hessian)
         except np.linalg.LinAlgError:
-            se = np.full(u.shape, np.nan)
-    return u, se, grad
+            covariance = np.full(hessian.shape, np.nan)
+        # A negative variance (a saddle, not a maximum) is no variance: NaN, as singular.
+        negative = np.diag(covariance) < 0
+        covariance[:, negative] = np.nan
+        covariance[negative, :] = np.nan
+    return u, covariance, grad
+
+
+def normal_approximation_draws(
+    layout: ParameterLayout,
+    point: Mapping[str, Any],
+    covariance: pd.DataFrame | np.ndarray,
+    n_draws: int,
+    random_seed: int | np.random.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """Parameter sets drawn from the normal approximation of the MLE.
+
+    :math:`u^{(k)} \\sim N(\\hat u, \\Sigma)` on the unconstrained scale (:math:`\\hat u`
+    the packed ``point``, :math:`\\Sigma` the ``covariance`` of
+    :attr:`MLEResult.covariance`), mapped back with each parameter's inverse transform
+    (:math:`e^u` for a positive parameter, the logistic function for a probability): the
+    Laplace approximation of the module documentation. Draws stay inside the support.
+
+    Parameters
+    ----------
+    layout : ParameterLayout
+        The model's layout (order of :math:`u`).
+    point : mapping
+        The estimates by parameter name.
+    covariance : pandas.DataFrame or numpy.ndarray
+        Covariance of :math:`\\hat u`, in the layout's order.
+    n_draws : int
+        Number of parameter sets.
+    random_seed : int or numpy.random.Generator, optional
+        Makes the draws reproducible.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Draws by parameter name, shape ``(n_draws, *shape)``.
+
+    Raises
+    ------
+    ValueError
+        If the covariance is not finite (a singular Hessian) or ``n_draws`` < 1.
+    """
+    sigma = np.asarray(covariance, dtype=float)
+    if not np.all(np.isfinite(sigma)):
+        raise ValueError(
+            "the covariance of the estimates is not finite (the Hessian is singular: the "
+            "likelihood is flat in some direction), so there is no normal approximation."
+        )
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws!r}.")
+    rng = np.random.default_rng(random_seed)
+    # Eigen-decomposition: also valid for a covariance that is only semi-definite.
+    u = rng.multivariate_normal(layout.pack(point), sigma, size=n_draws, method="eigh")
+    sets = [layout.unpack(row) for row in u]
+    return {name: np.stack([np.asarray(s[name], float) for s in sets]) for name in layout.names}
 
 
 def _check(model: CLVModel, fit: MLEResult, u0: np.ndarray, objective: Objective) -> None:

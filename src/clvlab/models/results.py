@@ -11,8 +11,15 @@
 * ``fit_data``: the validated input table, dim ``customer_id``;
 
 and attributes ``clvlab_model`` (the registry name), ``method``, ``priors``,
-``user_priors``, ``covariates``, ``weights``, ``fit_info``, ``standard_errors`` and
-``log_likelihood`` (JSON text).
+``user_priors``, ``covariates``, ``weights``, ``fit_info``, ``standard_errors``,
+``covariance`` (``{"labels": [...], "values": [[...]]}``: the asymptotic covariance of the
+unconstrained maximum likelihood estimates, or ``null``) and ``log_likelihood`` (JSON
+text).
+
+:func:`normal_approximation` turns a maximum likelihood fit into a model whose posterior
+holds draws from the normal (Laplace) approximation of the estimates
+(:func:`clvlab.models.mle.normal_approximation_draws`), so that every prediction gets an
+interval.
 
 Summary layouts (:func:`summary_table`), one per method:
 
@@ -31,6 +38,7 @@ method                      columns
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "load_model",
     "make_datatree",
+    "normal_approximation",
     "point_dataset",
     "pointwise_log_likelihood",
     "summary_table",
@@ -85,6 +94,7 @@ def make_datatree(
     log_likelihood: xr.DataArray | None = None,
     fit_info: Mapping[str, Any] | None = None,
     standard_errors: pd.Series | None = None,
+    covariance: pd.DataFrame | None = None,
     point_log_likelihood: float | None = None,
 ) -> xr.DataTree:
     """Assemble ``model.idata`` (see the module documentation)."""
@@ -123,6 +133,11 @@ def make_datatree(
         "fit_info": json.dumps(dict(fit_info or {})),
         "standard_errors": json.dumps(
             None if standard_errors is None else standard_errors.to_dict()
+        ),
+        "covariance": json.dumps(
+            None
+            if covariance is None
+            else {"labels": list(covariance.index), "values": covariance.to_numpy().tolist()}
         ),
         "log_likelihood": json.dumps(point_log_likelihood),
     }
@@ -202,8 +217,62 @@ def load_model(path: str | os.PathLike[str], cls: type[CLVModel]) -> CLVModel:
     model.idata = tree
     se = json.loads(tree.attrs["standard_errors"])
     model.standard_errors_ = None if se is None else pd.Series(se, name="se")
+    covariance = json.loads(tree.attrs.get("covariance", "null"))
+    model.covariance_ = (
+        None
+        if covariance is None
+        else pd.DataFrame(
+            covariance["values"], index=covariance["labels"], columns=covariance["labels"]
+        )
+    )
     model.log_likelihood_ = json.loads(tree.attrs["log_likelihood"])
     if "fit_data" in tree:
         frame = tree["fit_data"].to_dataset().to_dataframe().reset_index()
         model._data = model.validate_data(frame)
     return model
+
+
+def normal_approximation(
+    model: CLVModel, n_draws: int = 1000, random_seed: int | np.random.Generator | None = None
+) -> CLVModel:
+    """A copy of a maximum likelihood fit whose posterior holds ``n_draws`` parameter sets
+    from the normal approximation of the estimates (one chain).
+
+    :math:`u \\sim N(\\hat u, \\Sigma)` on the unconstrained scale, transformed back
+    (:func:`clvlab.models.mle.normal_approximation_draws`): the standard Laplace
+    approximation, whose intervals agree with the delta method to first order. Every
+    prediction of the copy (``expected_purchases``, ``expected_spend``, ...) then comes
+    with draws, hence intervals; ``model`` itself is left unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no covariance (not fitted by ``method="mle"``) or a covariance
+        that is not finite (a singular Hessian).
+    """
+    from clvlab.models.mle import normal_approximation_draws
+
+    if model.covariance_ is None:
+        raise ValueError(
+            f"{type(model).__name__} fitted by {model.method!r} has no covariance of its "
+            "estimates; the normal approximation needs a fit by method='mle'."
+        )
+    point = {name: model.posterior[name].to_numpy()[0, 0] for name in model.layout.names}
+    draws = normal_approximation_draws(
+        model.layout, point, model.covariance_, n_draws, random_seed
+    )
+    posterior = xr.Dataset(
+        {
+            p.name: (("chain", "draw", *p.dims), draws[p.name][None])
+            for p in model.layout.parameters
+        },
+        coords={
+            "chain": [0],
+            "draw": np.arange(n_draws),
+            **{d: model.layout.coords[d] for p in model.layout.parameters for d in p.dims},
+        },
+    )
+    approximation = copy.copy(model)
+    approximation.idata = xr.DataTree.from_dict({"posterior": posterior})
+    approximation.idata.attrs = {**model.idata.attrs, "approximation": "normal"}
+    return approximation
