@@ -8,15 +8,10 @@ The tables come from :mod:`clvlab.evaluate`; the plots here draw them:
 * :func:`plot_probability_alive_by_age` - :math:`P(\\text{alive})` of one purchase history
   (e.g. a one-time buyer) as the customer ages, one line (and 94% band) per model.
 
-<<<<<<< HEAD
 Models are passed as a mapping ``{label: fitted model}``, whose labels name the legend
 entries, or as a sequence of fitted models, named as the literature writes them
-(:func:`clvlab.models.registry.display_name`: "BG/NBD", "Pareto/NBD", ...).
-=======
-Models are passed as a mapping ``{label: fitted model}``; the labels name the legend
-entries. Tracking, frequency-histogram and reliability plots are in
-:mod:`clvlab.plots.evaluation`.
->>>>>>> compare
+(:func:`clvlab.models.registry.display_name`: "BG/NBD", "Pareto/NBD", ...). Tracking,
+frequency-histogram and reliability plots are in :mod:`clvlab.plots.evaluation`.
 """
 
 from __future__ import annotations
