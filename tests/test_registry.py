@@ -13,4 +13,6 @@ def test_display_names_as_in_the_literature():
 
 
 def test_every_registered_model_has_a_display_name():
-    assert set(MODELS) <= set(DISPLAY_NAMES)
+    # clvlab's own models (tests may register toy models of their own, named by class)
+    ours = {name for name, cls in MODELS.items() if cls.__module__.startswith("clvlab.")}
+    assert ours <= set(DISPLAY_NAMES)
