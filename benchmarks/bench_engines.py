@@ -119,8 +119,12 @@ def run_case(case: str, path: str) -> dict:
         ibis_summary(path if path.endswith(".parquet") else f"{path}/*.parquet", out)
         n = None
     seconds = time.perf_counter() - started
-    return {"case": case, "seconds": round(seconds, 2), "customers": n,
-            "peak_gb": round(peak_rss_gb(), 2)} | (result if case in ("duckdb", "spark") else {})
+    return {
+        "case": case,
+        "seconds": round(seconds, 2),
+        "customers": n,
+        "peak_gb": round(peak_rss_gb(), 2),
+    } | (result if case in ("duckdb", "spark") else {})
 
 
 def main() -> None:
@@ -139,10 +143,12 @@ def main() -> None:
         directory = Path(tmp)
         started = time.perf_counter()
         rows = generate(directory, args.customers)
-        print(f"log: {rows:,} rows of {args.customers:,} customers in "
-              f"{len(list(directory.iterdir()))} Parquet files "
-              f"({sum(f.stat().st_size for f in directory.iterdir()) / 2**20:,.0f} MiB), "
-              f"written in {time.perf_counter() - started:.1f} s")
+        print(
+            f"log: {rows:,} rows of {args.customers:,} customers in "
+            f"{len(list(directory.iterdir()))} Parquet files "
+            f"({sum(f.stat().st_size for f in directory.iterdir()) / 2**20:,.0f} MiB), "
+            f"written in {time.perf_counter() - started:.1f} s"
+        )
         cases = ["duckdb", "ibis"] + ([] if args.no_pandas else ["pandas"])
         cases += ["spark"] if args.spark else []
         for case in cases:
@@ -151,7 +157,9 @@ def main() -> None:
                 path = str(directory)
             done = subprocess.run(
                 [sys.executable, __file__, "--case", case, "--path", path],
-                capture_output=True, text=True, env=os.environ,
+                capture_output=True,
+                text=True,
+                env=os.environ,
             )
             if done.returncode:
                 print(f"{case}: failed\n{done.stderr[-2000:]}")

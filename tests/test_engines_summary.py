@@ -124,7 +124,7 @@ def test_csv_ids_keep_their_leading_zeros(tmp_path):
 
 def test_engine_errors_name_the_column_and_the_fix(cdnow_log):
     relation = duckdb.from_df(cdnow_log)
-    with pytest.raises(DataValidationError, match="column 'Datum' not found.*engines.validation"):
+    with pytest.raises(DataValidationError, match=r"column 'Datum' not found.*engines\.validation"):
         rfm.summarize(relation, CALIBRATION_END, date="Datum")
     text_dates = duckdb.from_df(cdnow_log.assign(date=cdnow_log["date"].astype(str)))
     with pytest.raises(DataValidationError, match="holds String, not dates"):
@@ -133,11 +133,12 @@ def test_engine_errors_name_the_column_and_the_fix(cdnow_log):
         rfm.summarize(relation, "1990-01-01")
     with pytest.raises(DataValidationError, match="before calibration_end"):
         rfm.summarize(relation, CALIBRATION_END, "1997-01-01")
-    missing = duckdb.from_df(cdnow_log.assign(customer_id=cdnow_log["customer_id"].where(
-        cdnow_log.index > 2)))
+    missing = duckdb.from_df(
+        cdnow_log.assign(customer_id=cdnow_log["customer_id"].where(cdnow_log.index > 2))
+    )
     with pytest.raises(DataValidationError, match="'customer_id' is missing in 3 rows"):
         rfm.summarize(missing, CALIBRATION_END)
-    with pytest.raises(DataValidationError, match="not 'log.xlsx'"):
+    with pytest.raises(DataValidationError, match=r"not 'log\.xlsx'"):
         rfm.summarize("log.xlsx", CALIBRATION_END)
     with pytest.raises(DataValidationError, match="cannot summarise a list"):
         engine.summarize([1, 2], CALIBRATION_END)
@@ -158,8 +159,11 @@ def logs(draw, prefix: str = "") -> pd.DataFrame:
     """Logs with text ids (leading zeros: ``07`` and ``7`` are two customers), same-day
     purchases, exact duplicates, times of day and customers first buying after the
     calibration end (day 30)."""
-    ids = draw(st.lists(st.sampled_from(["0", "00", "07", "7", "010", "10", "x1"]), min_size=1,
-                        max_size=25))
+    ids = draw(
+        st.lists(
+            st.sampled_from(["0", "00", "07", "7", "010", "10", "x1"]), min_size=1, max_size=25
+        )
+    )
     n = len(ids)
     days = draw(st.lists(st.integers(0, 59), min_size=n, max_size=n))
     hours = draw(st.lists(st.integers(0, 23), min_size=n, max_size=n))
@@ -222,8 +226,11 @@ def test_spark_reproduces_cdnow(spark, cdnow_log, cdnow_days):
 
 
 @pytest.mark.slow
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-          HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(parts=st.lists(logs(), min_size=10, max_size=10))
 def test_spark_agrees_with_pandas_on_random_logs(spark, parts):
     # Ten random logs under distinct id prefixes make one log: one Spark query checks all.

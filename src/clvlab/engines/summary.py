@@ -61,8 +61,11 @@ def civil_day(date: nw.Expr) -> nw.Expr:
     before = date.dt.year().cast(nw.Int64) - 1
     leap_days = before // 4 - before // 100 + before // 400
     return (
-        365 * (before - 1969) + leap_days - (1969 // 4 - 1969 // 100 + 1969 // 400)
-        + date.dt.ordinal_day().cast(nw.Int64) - 1
+        365 * (before - 1969)
+        + leap_days
+        - (1969 // 4 - 1969 // 100 + 1969 // 400)
+        + date.dt.ordinal_day().cast(nw.Int64)
+        - 1
     ).cast(nw.Int64)
 
 
@@ -117,13 +120,17 @@ def _purchases(
 
 def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
     """Rows, missing ids and dates, first and last day, in one aggregate query."""
-    row = purchases.select(
-        rows=nw.len(),
-        missing_ids=nw.col("customer_id").is_null().cast(nw.Int64).sum(),
-        missing_dates=nw.col("day").is_null().cast(nw.Int64).sum(),
-        first_day=nw.col("day").min(),
-        last_day=nw.col("day").max(),
-    ).collect(backend="pandas").to_native()
+    row = (
+        purchases.select(
+            rows=nw.len(),
+            missing_ids=nw.col("customer_id").is_null().cast(nw.Int64).sum(),
+            missing_dates=nw.col("day").is_null().cast(nw.Int64).sum(),
+            first_day=nw.col("day").min(),
+            last_day=nw.col("day").max(),
+        )
+        .collect(backend="pandas")
+        .to_native()
+    )
     return {k: None if pd.isna(v) else int(v) for k, v in row.iloc[0].items()}
 
 
