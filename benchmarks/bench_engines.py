@@ -104,7 +104,11 @@ def run_case(case: str, path: str) -> dict:
         if case == "spark":
             from pyspark.sql import SparkSession
 
-            spark = SparkSession.builder.master("local[2]").getOrCreate()
+            spark = (
+                SparkSession.builder.master("local[2]")
+                .config("spark.pyspark.python", sys.executable)
+                .getOrCreate()
+            )
             log = spark.read.parquet(path)
         summary = engine.summarize(log, CALIBRATION_END, OBSERVATION_END)
         if case == "duckdb":

@@ -3,6 +3,7 @@ helpers to run the command line."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -142,12 +143,14 @@ def published_models():
 @pytest.fixture(scope="session")
 def spark():
     """One PySpark session in local mode for the whole test run (starting one takes
-    seconds to a minute); few shuffle partitions, since the test logs are small."""
+    seconds to a minute); few shuffle partitions, since the test logs are small; workers
+    run this interpreter (a system Python of another version would be refused)."""
     pyspark_sql = pytest.importorskip("pyspark.sql")
     session = (
         pyspark_sql.SparkSession.builder.master("local[1]")
         .appName("clvlab-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.pyspark.python", sys.executable)
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
         .config("spark.sql.session.timeZone", "UTC")
