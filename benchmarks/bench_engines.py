@@ -12,9 +12,9 @@ then times, each case in its own process (so the peak memory is the case's own):
   alternative weighed for the engines; needs ``ibis-framework[duckdb]``),
 * ``spark`` (with ``--spark``): the narwhals summary run by PySpark in local mode.
 
-The CDNOW log is timed too (``--cdnow``). Figures go to ``benchmarks/results.md``.
+The CDNOW log is timed first. Figures go to ``benchmarks/results.md``.
 
-Run by hand: ``python benchmarks/bench_engines.py [--customers N] [--spark] [--cdnow]``.
+Run by hand: ``python benchmarks/bench_engines.py [--customers N] [--spark] [--no-pandas]``.
 """
 
 from __future__ import annotations
@@ -22,20 +22,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-CALIBRATION_END = "2024-09-30"
-OBSERVATION_END = "2025-06-29"
+#: Calibration and observation ends of the simulated log (which starts 2024-01-01 and
+#: runs 546 days) and of CDNOW (FHL 2005).
+PERIODS = {"simulated": ("2024-09-30", "2025-06-29"), "cdnow": ("1997-09-30", "1998-06-30")}
 
 
 def peak_rss_gb() -> float:
-    """Peak resident memory of this process (Linux reports kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    """Peak resident memory of this process (VmHWM: unlike ``ru_maxrss``, not inherited
+    from the parent that started it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6
+    return float("nan")
 
 
 def generate(directory: Path, customers: int, chunk: int = 500_000) -> int:
@@ -59,11 +63,11 @@ def generate(directory: Path, customers: int, chunk: int = 500_000) -> int:
     return rows
 
 
-def ibis_summary(path: str, out: str) -> None:
-    """The RFM summary (days) as an Ibis expression over DuckDB, written to Parquet."""
+def ibis_summary(path: str, out: str, calibration_end: str) -> None:
+    """The RFM summary (weeks) as an Ibis expression over DuckDB, written to Parquet."""
     import ibis
 
-    cal = ibis.date(CALIBRATION_END)
+    cal = ibis.date(calibration_end)
     log = ibis.duckdb.connect().read_parquet(path)
     days = log.group_by(customer_id=log.customer_id, day=log.date.cast("date")).aggregate(
         amount=log.amount.sum(), rows=log.count()
@@ -85,42 +89,44 @@ def ibis_summary(path: str, out: str) -> None:
     summary.order_by("customer_id").to_parquet(out)
 
 
-def run_case(case: str, path: str) -> dict:
+def run_case(case: str, path: str, data: str) -> dict:
     """Run one case in this process; return its time, rows out and peak memory."""
+    import pandas as pd
+
+    from clvlab import rfm
+    from clvlab.engines import summary as engine
+
+    calibration_end, observation_end = PERIODS[data]
     out = tempfile.mktemp(suffix=".parquet")
-    started = time.perf_counter()
+    started = time.perf_counter()  # after the imports
+    result: dict = {}
     if case == "pandas":
-        import pandas as pd
-
-        from clvlab import rfm
-
-        log = pd.read_parquet(path) if not path.endswith(".csv") else pd.read_csv(path)
-        summary = rfm.summarize(log, CALIBRATION_END, OBSERVATION_END)
+        summary = rfm.summarize(pd.read_parquet(path), calibration_end, observation_end)
         n = len(summary)
     elif case in ("duckdb", "spark"):
-        from clvlab.engines import summary as engine
-
         log = path
         if case == "spark":
             from pyspark.sql import SparkSession
 
-            spark = (
-                SparkSession.builder.master("local[2]")
-                .config("spark.pyspark.python", sys.executable)
-                .getOrCreate()
-            )
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            spark = SparkSession.builder.master("local[2]").getOrCreate()
+            result["spark_start_s"] = round(time.perf_counter() - started, 2)
             log = spark.read.parquet(path)
-        summary = engine.summarize(log, CALIBRATION_END, OBSERVATION_END)
+        summary = engine.summarize(log, calibration_end, observation_end)
         if case == "duckdb":
             summary.write_parquet(out)
         else:
             summary.write.mode("overwrite").parquet(out)
-        summary_s = time.perf_counter() - started
-        table = engine.compressed(log, CALIBRATION_END)
+        result["summary_s"] = round(time.perf_counter() - started, 2)
+        table = engine.compressed(log, calibration_end)
         n = int(table["customers"].sum())
-        result = {"summary_s": round(summary_s, 2), "compressed_rows": len(table)}
-    elif case == "ibis":
-        ibis_summary(path if path.endswith(".parquet") else f"{path}/*.parquet", out)
+        result["compressed_rows"] = len(table)
+    else:
+        import ibis  # noqa: F401 - imported before the timer like the others
+
+        started = time.perf_counter()
+        glob = path if path.endswith(".parquet") else f"{path}/*.parquet"
+        ibis_summary(glob, out, calibration_end)
         n = None
     seconds = time.perf_counter() - started
     return {
@@ -128,7 +134,21 @@ def run_case(case: str, path: str) -> dict:
         "seconds": round(seconds, 2),
         "customers": n,
         "peak_gb": round(peak_rss_gb(), 2),
-    } | (result if case in ("duckdb", "spark") else {})
+    } | result
+
+
+def run(case: str, path: str, data: str) -> None:
+    """Run one case in a fresh process and print its result."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--case", case, "--path", path, "--data", data],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    if done.returncode:
+        print(f"{case}: failed\n{done.stderr[-2000:]}")
+        return
+    print(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -138,37 +158,36 @@ def main() -> None:
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--data", default="simulated", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case, args.path)))
+        print(json.dumps(run_case(args.case, args.path, args.data)))
         return
+    cases = ["duckdb", "ibis"] + ([] if args.no_pandas else ["pandas"])
+    cases += ["spark"] if args.spark else []
+
+    from clvlab import datasets, transactions
 
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
+        cdnow = Path(tmp) / "cdnow.parquet"
+        log, _ = transactions.validate(datasets.load_cdnow(), "customer_id", "date", "amount")
+        log.assign(date=log["date"].astype("datetime64[us]")).to_parquet(cdnow, index=False)
+        print(f"CDNOW: {len(log):,} rows")
+        for case in cases:
+            run(case, str(cdnow), "cdnow")
+
+        directory = Path(tmp) / "lake"
+        directory.mkdir()
         started = time.perf_counter()
         rows = generate(directory, args.customers)
+        files = list(directory.iterdir())
         print(
-            f"log: {rows:,} rows of {args.customers:,} customers in "
-            f"{len(list(directory.iterdir()))} Parquet files "
-            f"({sum(f.stat().st_size for f in directory.iterdir()) / 2**20:,.0f} MiB), "
-            f"written in {time.perf_counter() - started:.1f} s"
+            f"simulated: {rows:,} rows of {args.customers:,} customers in {len(files)} Parquet "
+            f"files ({sum(f.stat().st_size for f in files) / 2**20:,.0f} MiB), written in "
+            f"{time.perf_counter() - started:.1f} s"
         )
-        cases = ["duckdb", "ibis"] + ([] if args.no_pandas else ["pandas"])
-        cases += ["spark"] if args.spark else []
         for case in cases:
-            path = str(directory) if case in ("duckdb", "spark") else f"{directory}/*.parquet"
-            if case == "pandas":
-                path = str(directory)
-            done = subprocess.run(
-                [sys.executable, __file__, "--case", case, "--path", path],
-                capture_output=True,
-                text=True,
-                env=os.environ,
-            )
-            if done.returncode:
-                print(f"{case}: failed\n{done.stderr[-2000:]}")
-                continue
-            print(done.stdout.strip().splitlines()[-1])
+            run(case, str(directory), "simulated")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ helpers to run the command line."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -146,11 +147,11 @@ def spark():
     seconds to a minute); few shuffle partitions, since the test logs are small; workers
     run this interpreter (a system Python of another version would be refused)."""
     pyspark_sql = pytest.importorskip("pyspark.sql")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         pyspark_sql.SparkSession.builder.master("local[1]")
         .appName("clvlab-tests")
         .config("spark.ui.enabled", "false")
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
         .config("spark.sql.session.timeZone", "UTC")

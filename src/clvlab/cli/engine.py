@@ -11,6 +11,7 @@ directory, a glob or a file above 200 MiB and says so.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
@@ -73,7 +74,8 @@ def _spark_read(path) -> Any:
 
     if not str(path).endswith(".parquet") and not sources.Path(path).is_dir():
         raise ClvlabError(f"--engine spark reads Parquet files and directories, not '{path}'")
-    spark = SparkSession.builder.config("spark.pyspark.python", sys.executable).getOrCreate()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
+    spark = SparkSession.builder.getOrCreate()
     return spark.read.parquet(str(path))
 
 
