@@ -189,7 +189,7 @@ def reference(log: pd.DataFrame, unit: str) -> pd.DataFrame | None:
             return None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(log=logs(), unit=st.sampled_from(["D", "W"]))
 def test_duckdb_agrees_with_pandas_on_random_logs(log, unit):
     ref = reference(log, unit)
