@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from clvlab.cli._common import load_log
@@ -68,18 +69,18 @@ def load(args: argparse.Namespace, report_to: TextIO | None = None) -> tuple[Any
     return log, engine
 
 
-def _spark_read(path) -> Any:
+def _spark_read(path: str) -> Any:
     """A Parquet file or directory read by the active Spark session (local if none)."""
     from pyspark.sql import SparkSession
 
-    if not str(path).endswith(".parquet") and not sources.Path(path).is_dir():
+    if not str(path).endswith(".parquet") and not Path(path).is_dir():
         raise ClvlabError(f"--engine spark reads Parquet files and directories, not '{path}'")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
     spark = SparkSession.builder.getOrCreate()
     return spark.read.parquet(str(path))
 
 
-def write_csv(table: Any, path) -> None:
+def write_csv(table: Any, path: Path) -> None:
     """Write a summary or score table of any engine to one CSV file."""
     engine = sources.engine_of(table)
     if engine == "pandas":

@@ -222,7 +222,17 @@ def _mean(total: str, count: str) -> nw.Expr:
     return nw.when(nw.col(count) > 0).then(nw.col(total) / nw.col(count)).otherwise(0.0)
 
 
-def _prepare(log, calibration_end, observation_end, time_unit, customer, date, amount):
+def _prepare(
+    log: Any,
+    calibration_end: Any,
+    observation_end: Any,
+    time_unit: str,
+    customer: str,
+    date: str,
+    amount: str | None,
+) -> tuple[nw.LazyFrame, Periods, str, bool]:
+    """The per-customer frame, the checked periods, the engine, whether there are amounts
+    (the profile query runs here)."""
     purchases, engine, has_amount = _purchases(log, customer, date, amount)
     periods = _periods(engine, _profile(purchases), calibration_end, observation_end, time_unit)
     return _customers(purchases, periods, has_amount), periods, engine, has_amount
