@@ -3,6 +3,8 @@ helpers to run the command line."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -207,3 +209,28 @@ def fake_template(monkeypatch):
 
     monkeypatch.setattr(report, "execute", execute)
     return runs
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One PySpark session in local mode for the whole test run (starting one takes
+    seconds to a minute); few shuffle partitions, since the test logs are small; workers
+    run this interpreter (a system Python of another version would be refused)."""
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[1]")
+        .appName("clvlab-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -73,8 +73,9 @@ def _distributions() -> dict[str, list[str]]:
     return packages_distributions()
 
 
+# src/ may import PySpark only on the --engine spark path, declared in the spark extra.
 @pytest.mark.parametrize(
-    ("folder", "extras"), [("src", []), ("tests", ["test"]), ("notebooks", ["lab"])]
+    ("folder", "extras"), [("src", ["spark"]), ("tests", ["test"]), ("notebooks", ["lab"])]
 )
 def test_every_imported_package_is_declared(folder, extras):
     declared = {_name(r) for r in PROJECT["dependencies"]}

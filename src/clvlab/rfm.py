@@ -133,14 +133,19 @@ def summarize(
     customer: str = "customer_id",
     date: str = "date",
     amount: str | None = "amount",
+    *,
+    compressed: bool = False,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one RFM row per customer (FHL 2005 conventions).
 
     Parameters
     ----------
-    log : DataFrame
+    log : DataFrame, DuckDB relation, PySpark DataFrame or path
         A clean transaction log, one row per purchase (see
-        :func:`clvlab.transactions.validate`).
+        :func:`clvlab.transactions.validate`). A DuckDB relation, a PySpark DataFrame or
+        the path of a Parquet file, directory or glob (or a CSV file) is summarised inside
+        DuckDB or Spark and never loaded into pandas whole; the result then stays in that
+        engine (see :func:`clvlab.engines.summary.summarize`).
     calibration_end : date-like, optional
         Last day of the calibration period (inclusive). Defaults to the last purchase date.
     observation_end : date-like, optional
@@ -150,6 +155,12 @@ def summarize(
     customer, date, amount : str
         Column names in ``log``. Without an amount column, the monetary columns are left
         out.
+    compressed : bool
+        Return instead the distinct :math:`(x, t_x, T)` rows of the calibration period with
+        their customer counts (column ``customers``), computed in DuckDB or Spark, which
+        every BTYD model fits directly: ``BetaGeo(weights="customers").fit(table)`` (see
+        :func:`clvlab.engines.summary.compressed`; ``observation_end`` and ``amount`` are
+        not used).
 
     Returns
     -------
@@ -174,7 +185,18 @@ def summarize(
     >>> summary = rfm.summarize(datasets.load_cdnow(), "1997-09-30", "1998-06-30")
     >>> int(summary["frequency"].sum()), int(summary["frequency_holdout"].sum())
     (2457, 1882)
+    >>> table = rfm.summarize(datasets.load_cdnow(), "1997-09-30", compressed=True)
+    >>> len(table), int(table["customers"].sum())
+    (1016, 2357)
     """
+    if compressed or not isinstance(log, pd.DataFrame):
+        from clvlab.engines import summary as engine
+
+        if compressed:
+            return engine.compressed(log, calibration_end, time_unit, customer, date)
+        return engine.summarize(
+            log, calibration_end, observation_end, time_unit, customer, date, amount
+        )
     unit_days = _days_per_unit(time_unit)
     amount = amount if amount and amount in log.columns else None
     customers, codes, days, summed, merged = _merged_days(log, customer, date, amount)

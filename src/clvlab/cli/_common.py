@@ -13,13 +13,15 @@ from clvlab.cli import checks
 from clvlab.transactions import ValidationReport
 
 
-def add_log_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the input file, its column names and how to read and clean it to a parser."""
+def add_log_arguments(parser: argparse.ArgumentParser, *, folders: bool = False) -> None:
+    """Add the input file, its column names and how to read and clean it to a parser;
+    ``folders``: the input may also be a folder or glob of Parquet files (``--engine``)."""
     parser.add_argument(
         "file",
         metavar="FILE",
-        type=checks.input_file,
-        help="transaction log (.csv/.txt/.tsv, also .gz/.bz2/.xz/.zip; .parquet; .xlsx)",
+        type=checks.log_source if folders else checks.input_file,
+        help="transaction log (.csv/.txt/.tsv, also .gz/.bz2/.xz/.zip; .parquet; .xlsx)"
+        + ("; or a folder or glob of Parquet files" if folders else ""),
     )
     detected = "(default: detected from the column names, English or German)"
     parser.add_argument("--customer-col", help=f"column with the customer id {detected}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import glob
 import math
 import os
 import re
@@ -229,3 +230,14 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def log_source(text: str) -> str:
+    """A readable file, a folder (of Parquet files) or a glob that matches files."""
+    if any(c in text for c in "*?[") and not Path(text).exists():
+        if not glob.glob(text, recursive=True):
+            raise argparse.ArgumentTypeError(f"cannot read '{text}': no file matches")
+        return text
+    if _probe(Path(text), Path.is_dir):
+        return text
+    return input_file(text)

@@ -18,10 +18,11 @@ import time
 import pandas as pd
 
 from clvlab import rfm
-from clvlab.cli import checks
-from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+from clvlab.cli import checks, engine
+from clvlab.cli._common import add_log_arguments, add_period_arguments
 from clvlab.cli.fitting import add_model_arguments, fit_quietly, progress
 from clvlab.cli.output import write_files
+from clvlab.engines import scoring
 from clvlab.models import MODELS
 from clvlab.models.fitting import METHODS
 
@@ -35,9 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "buy-till-you-die model by maximum likelihood, MAP, NUTS or ADVI; print the "
         "estimates. The validation report, progress and warnings go to standard error.",
     )
-    add_log_arguments(parser)
+    add_log_arguments(parser, folders=True)
     add_period_arguments(parser, holdout=False)
     add_model_arguments(parser, METHODS)
+    engine.add_engine_argument(parser)
     parser.add_argument(
         "--horizon",
         type=checks.positive_float,
@@ -71,16 +73,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Fit the model; write the predictions and the model; print the estimates."""
     checks.distinct_files([args.file], {"--out": args.out, "--save": args.save})
-    log, _ = load_log(args)
-    summary = rfm.summarize(
-        log,
-        calibration_end=args.calibration_end,
-        time_unit=args.time_unit,
-        amount="amount" if args.amount_col else None,
-    )
-    model = MODELS[args.model]()
+    log, where = engine.load(args)
+    periods = {"calibration_end": args.calibration_end, "time_unit": args.time_unit}
+    if where == "pandas":
+        summary = rfm.summarize(log, amount="amount" if args.amount_col else None, **periods)
+        model = MODELS[args.model]()
+    else:  # the engine's compressed table: one row per distinct (x, t_x, T), weighted
+        summary = rfm.summarize(log, compressed=True, **periods)
+        model = MODELS[args.model](weights="customers")
+    customers = summary.attrs.get("customers", len(summary))
     progress(
-        f"fitting {args.model} by {args.method} to {len(summary):,} customers"
+        f"fitting {args.model} by {args.method} to {customers:,} customers"
         + (f" ({args.chains} chains x {args.draws} draws)" if args.method == "nuts" else "")
     )
     started = time.perf_counter()
@@ -89,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
 
     horizon = args.horizon if args.horizon is not None else float(summary["T"].max())
     writers = {}
-    if args.out:
+    if args.out and where != "pandas":
+        scores = scoring.score(model, rfm.summarize(log, **periods), horizon)
+        writers[args.out] = lambda path: engine.write_csv(scores, path)
+    elif args.out:
         predictions = pd.DataFrame(
             {
                 "customer_id": summary["customer_id"],
@@ -105,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     write_files(writers)
     if args.out:
         progress(
-            f"wrote predictions for {len(summary):,} customers to {args.out} "
+            f"wrote predictions for {customers:,} customers to {args.out} "
             f"(expected purchases over {horizon:g} {args.time_unit})"
         )
     if args.save:
@@ -123,7 +129,7 @@ def _result(model, args: argparse.Namespace, summary: pd.DataFrame) -> dict:
     result: dict = {
         "model": args.model,
         "method": args.method,
-        "n_customers": len(summary),
+        "n_customers": summary.attrs.get("customers", len(summary)),
         "time_unit": args.time_unit,
         "calibration_end": summary.attrs["calibration_end"],
         "params": model.params,

@@ -1,0 +1,361 @@
+"""RFM summaries computed inside the engine that holds the log (pandas, DuckDB, Spark).
+
+One set of narwhals expressions implements the conventions of :mod:`clvlab.rfm` (FHL 2005)
+for every engine, in two passes over the log:
+
+1. A profile: rows, missing ids and dates, first and last purchase day (for the default
+   calibration end, the warnings and the errors of the pandas path).
+2. Purchase days: rows of one customer on one calendar day merged (amounts added, rows
+   counted), then per customer, with :math:`d_0` the first purchase day and :math:`c` the
+   calibration end (days since 1970-01-01),
+
+   .. math::
+
+       x = \\#\\{d : d_0 < d \\le c\\}, \\quad
+       t_x = \\max\\{d - d_0 : d_0 < d \\le c\\} \\;(0 \\text{ if } x = 0), \\quad
+       T = c - d_0,
+
+   divided by the days of the time unit, and the monetary value the mean of the repeat
+   days' totals.
+
+Day numbers come from the calendar fields (year, month, day) with H. Hinnant's
+``days_from_civil`` integer formula, which every engine evaluates exactly alike, so
+:math:`t_x` and :math:`T` agree to the last bit with the pandas summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from clvlab.engines.sources import lazy
+from clvlab.errors import DataValidationError
+from clvlab.rfm import _days_per_unit, day_number, warn_after_last_purchase
+
+#: Column of the compressed table with the number of customers per (x, t_x, T) row.
+COUNT_COLUMN = "customers"
+
+_VALIDATORS = {
+    "pandas": "clvlab.transactions.validate",
+    "duckdb": "clvlab.engines.validation.validate",
+    "spark": "clvlab.engines.validation.validate",
+}
+
+
+def civil_day(date: nw.Expr) -> nw.Expr:
+    r"""Whole days since 1970-01-01 of a date or timestamp expression (time of day dropped).
+
+    From the calendar fields alone, which every engine computes exactly alike: with
+    :math:`L(n) = \lfloor n/4 \rfloor - \lfloor n/100 \rfloor + \lfloor n/400 \rfloor`
+    the leap days of the years 1 to :math:`n` (Gregorian calendar), the day of year
+    :math:`o` (1 on 1 January) and the year :math:`y`,
+
+    .. math::
+
+        \text{day} = 365\,(y - 1970) + L(y - 1) - L(1969) + o - 1.
+    """
+    before = date.dt.year().cast(nw.Int64) - 1
+    leap_days = before // 4 - before // 100 + before // 400
+    return (
+        365 * (before - 1969)
+        + leap_days
+        - (1969 // 4 - 1969 // 100 + 1969 // 400)
+        + date.dt.ordinal_day().cast(nw.Int64)
+        - 1
+    ).cast(nw.Int64)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The calibration end, observation end and last purchase, as day numbers; the unit."""
+
+    calibration_end: int
+    observation_end: int | None
+    unit_days: int
+    time_unit: str
+
+    def attrs(self) -> dict[str, Any]:
+        """The ``attrs`` entries that :func:`clvlab.rfm.summarize` sets for the periods."""
+        return {
+            "calibration_end": str(np.datetime64(self.calibration_end, "D")),
+            "observation_end": None
+            if self.observation_end is None
+            else str(np.datetime64(self.observation_end, "D")),
+            "time_unit": self.time_unit,
+        }
+
+
+def _purchases(
+    log: Any, customer: str, date: str, amount: str | None
+) -> tuple[nw.LazyFrame, str, bool]:
+    """The log as ``customer_id`` (text), ``day`` (day number), ``stamp`` (the date) and
+    ``amount``; the engine; whether there is an amount column."""
+    frame, engine = lazy(log, text_columns=(customer,))
+    schema = frame.collect_schema()
+    amount = amount if amount and amount in schema else None
+    validator = _VALIDATORS[engine]
+    for column in (customer, date) + ((amount,) if amount else ()):
+        if column not in schema:
+            raise DataValidationError(
+                f"column '{column}' not found in the log (columns: {list(schema)}); "
+                f"run {validator} first or pass the column names"
+            )
+    if not isinstance(schema[date], nw.Date | nw.Datetime):
+        raise DataValidationError(
+            f"column '{date}' holds {schema[date]}, not dates; run {validator} on the log first"
+        )
+    columns = {
+        "customer_id": nw.col(customer).cast(nw.String),
+        "day": civil_day(nw.col(date)),
+        "stamp": nw.col(date),
+    }
+    if amount:
+        columns["amount"] = nw.col(amount).cast(nw.Float64)
+    return frame.select(**columns), engine, amount is not None
+
+
+def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
+    """Rows, missing ids and dates, first and last day, in one aggregate query."""
+    row = (
+        purchases.select(
+            rows=nw.len(),
+            missing_ids=nw.col("customer_id").is_null().cast(nw.Int64).sum(),
+            missing_dates=nw.col("day").is_null().cast(nw.Int64).sum(),
+            first_day=nw.col("day").min(),
+            last_day=nw.col("day").max(),
+        )
+        .collect(backend="pandas")
+        .to_native()
+    )
+    return {k: None if pd.isna(v) else int(v) for k, v in row.iloc[0].items()}
+
+
+def _periods(
+    engine: str,
+    profile: dict[str, Any],
+    calibration_end: Any,
+    observation_end: Any,
+    time_unit: str,
+) -> Periods:
+    """Check the profile and the period ends as :func:`clvlab.rfm.summarize` does."""
+    unit_days = _days_per_unit(time_unit)
+    for key, column in (("missing_ids", "customer_id"), ("missing_dates", "date")):
+        if profile[key]:
+            raise DataValidationError(
+                f"column '{column}' is missing in {profile[key]:,} rows; run "
+                f"{_VALIDATORS[engine]} first"
+            )
+    if not profile["rows"]:
+        raise DataValidationError("the transaction log has no rows: nothing to summarise")
+    last_day = profile["last_day"]
+    cal_end = day_number(calibration_end) if calibration_end is not None else last_day
+    obs_end = day_number(observation_end) if observation_end is not None else None
+    if obs_end is not None and obs_end < cal_end:
+        raise DataValidationError(
+            f"observation_end {observation_end} is before calibration_end {calibration_end}; "
+            "the holdout period must follow the calibration period"
+        )
+    warn_after_last_purchase(
+        "calibration_end",
+        cal_end,
+        last_day,
+        "T counts those days as time without purchases, which makes customers look "
+        "inactive; if the log ends earlier, set calibration_end to its end",
+        stacklevel=5,
+    )
+    if obs_end is not None:
+        warn_after_last_purchase(
+            "observation_end",
+            obs_end,
+            last_day,
+            "the holdout period counts those days as time without purchases; if the log "
+            "ends earlier, set observation_end to its end",
+            stacklevel=5,
+        )
+    if profile["first_day"] > cal_end:
+        raise DataValidationError(
+            f"no customer bought on or before calibration_end {calibration_end}; the first "
+            f"purchase in the log is {np.datetime64(profile['first_day'], 'D')}"
+        )
+    return Periods(cal_end, obs_end, unit_days, time_unit)
+
+
+def _customers(purchases: nw.LazyFrame, periods: Periods, has_amount: bool) -> nw.LazyFrame:
+    """One row per customer (those acquired after the calibration end included): first
+    purchase, repeat and holdout days and totals (in days), purchase days and rows."""
+    amount = {"amount": nw.col("amount").sum()} if has_amount else {}
+    days = purchases.group_by("customer_id", "day").agg(
+        nw.col("stamp").min(), rows=nw.len(), **amount
+    )
+    first = nw.col("day").min().over("customer_id")
+    days = days.with_columns(
+        since_first=nw.col("day") - first,
+        repeat=(nw.col("day") > first) & (nw.col("day") <= periods.calibration_end),
+    )
+    sums = {
+        "frequency": nw.col("repeat").cast(nw.Int64).sum().cast(nw.Int64),
+        "recency_days": nw.when(nw.col("repeat")).then(nw.col("since_first")).otherwise(0).max(),
+    }
+    if has_amount:
+        sums["total"] = nw.when(nw.col("repeat")).then(nw.col("amount")).otherwise(0.0).sum()
+    if periods.observation_end is not None:
+        holdout = (nw.col("day") > periods.calibration_end) & (
+            nw.col("day") <= periods.observation_end
+        )
+        sums["frequency_holdout"] = holdout.cast(nw.Int64).sum().cast(nw.Int64)
+        if has_amount:
+            sums["total_holdout"] = nw.when(holdout).then(nw.col("amount")).otherwise(0.0).sum()
+    return days.group_by("customer_id").agg(
+        first_day=nw.col("day").min(),
+        first_purchase=nw.col("stamp").min().dt.truncate("1d"),
+        purchase_days=nw.len(),
+        rows=nw.col("rows").sum().cast(nw.Int64),
+        **sums,
+    )
+
+
+def _mean(total: str, count: str) -> nw.Expr:
+    return nw.when(nw.col(count) > 0).then(nw.col(total) / nw.col(count)).otherwise(0.0)
+
+
+def _prepare(
+    log: Any,
+    calibration_end: Any,
+    observation_end: Any,
+    time_unit: str,
+    customer: str,
+    date: str,
+    amount: str | None,
+) -> tuple[nw.LazyFrame, Periods, str, bool]:
+    """The per-customer frame, the checked periods, the engine, whether there are amounts
+    (the profile query runs here)."""
+    purchases, engine, has_amount = _purchases(log, customer, date, amount)
+    periods = _periods(engine, _profile(purchases), calibration_end, observation_end, time_unit)
+    return _customers(purchases, periods, has_amount), periods, engine, has_amount
+
+
+def summarize(
+    log: Any,
+    calibration_end: str | pd.Timestamp | None = None,
+    observation_end: str | pd.Timestamp | None = None,
+    time_unit: str = "W",
+    customer: str = "customer_id",
+    date: str = "date",
+    amount: str | None = "amount",
+) -> Any:
+    """The RFM summary of :func:`clvlab.rfm.summarize`, computed in the log's engine.
+
+    Parameters
+    ----------
+    log : DataFrame, DuckDB relation, PySpark DataFrame or path
+        A clean log (ids, dates or timestamps, numeric amounts); a path to Parquet/CSV
+        files is read by DuckDB (:func:`clvlab.engines.sources.read_duckdb`).
+    calibration_end, observation_end, time_unit, customer, date, amount
+        As in :func:`clvlab.rfm.summarize`.
+
+    Returns
+    -------
+    DuckDB relation, PySpark DataFrame or pandas DataFrame
+        The summary in the log's engine (lazy: nothing is computed until it is read), with
+        the columns of :func:`clvlab.rfm.summarize` (``customer_id`` as text), sorted by
+        ``customer_id``. Two aggregate queries run now: the profile of the log and its
+        checks. The counts that pandas puts in ``attrs`` come with :func:`compressed`.
+    """
+    customers, periods, _, has_amount = _prepare(
+        log, calibration_end, observation_end, time_unit, customer, date, amount
+    )
+    unit = periods.unit_days
+    columns: dict[str, nw.Expr] = {
+        "customer_id": nw.col("customer_id"),
+        "frequency": nw.col("frequency"),
+        "recency": nw.col("recency_days") / unit,
+        "T": (periods.calibration_end - nw.col("first_day")) / unit,
+    }
+    if has_amount:
+        columns["monetary_value"] = _mean("total", "frequency")
+    columns["first_purchase"] = nw.col("first_purchase")
+    if periods.observation_end is not None:
+        columns["frequency_holdout"] = nw.col("frequency_holdout")
+        if has_amount:
+            columns["monetary_value_holdout"] = _mean("total_holdout", "frequency_holdout")
+        columns["duration_holdout"] = nw.lit(
+            (periods.observation_end - periods.calibration_end) / unit, nw.Float64
+        )
+    acquired = customers.filter(nw.col("first_day") <= periods.calibration_end)
+    return acquired.select(**columns).sort("customer_id").to_native()
+
+
+def compressed(
+    log: Any,
+    calibration_end: str | pd.Timestamp | None = None,
+    time_unit: str = "W",
+    customer: str = "customer_id",
+    date: str = "date",
+) -> pd.DataFrame:
+    """The distinct :math:`(x, t_x, T)` rows of the summary with their customer counts,
+    computed in the log's engine; every BTYD model fits it directly.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customer_id`` (the smallest id with the row's pattern, so that a model's
+        error messages name a real customer), ``frequency``, ``recency``, ``T`` and
+        ``customers`` (the count), sorted by ``frequency``, ``recency`` and ``T``. ``attrs``
+        as in :func:`clvlab.rfm.summarize` (``merged_same_day``,
+        ``customers_after_calibration``, the periods) plus ``customers`` (the total).
+
+    Examples
+    --------
+    >>> from clvlab import datasets
+    >>> from clvlab.models import BetaGeo
+    >>> table = compressed(datasets.load_cdnow(), "1997-09-30")
+    >>> len(table), int(table["customers"].sum())
+    (1016, 2357)
+    >>> model = BetaGeo(weights="customers").fit(table, method="mle")
+    >>> round(model.params["r"], 3)
+    0.243
+    """
+    customers, periods, _, _ = _prepare(log, calibration_end, None, time_unit, customer, date, None)
+    acquired = nw.col("first_day") <= periods.calibration_end
+    # Customers acquired after the calibration end form one group (null pattern), so that
+    # the same query counts them and the merged rows.
+    pattern = {
+        "frequency": nw.when(acquired).then(nw.col("frequency")),
+        "recency_days": nw.when(acquired).then(nw.col("recency_days")),
+        "T_days": nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
+    }
+    groups = (
+        customers.with_columns(**pattern)
+        .group_by(*pattern, drop_null_keys=False)
+        .agg(
+            nw.col("customer_id").min(),
+            nw.col("purchase_days").sum(),
+            nw.col("rows").sum(),
+            **{COUNT_COLUMN: nw.len()},
+        )
+        .collect(backend="pandas")
+        .to_native()
+    )
+    late = groups["T_days"].isna()
+    table = groups.loc[~late].sort_values(list(pattern)).reset_index(drop=True)
+    unit = periods.unit_days
+    table = pd.DataFrame(
+        {
+            "customer_id": table["customer_id"].astype("string"),
+            "frequency": table["frequency"].astype(np.int64),
+            "recency": table["recency_days"].astype(np.int64) / unit,
+            "T": table["T_days"].astype(np.int64) / unit,
+            COUNT_COLUMN: table[COUNT_COLUMN].astype(np.int64),
+        }
+    )
+    table.attrs = {
+        "merged_same_day": int(groups["rows"].sum() - groups["purchase_days"].sum()),
+        "customers_after_calibration": int(groups.loc[late, COUNT_COLUMN].sum()),
+        "customers": int(table[COUNT_COLUMN].sum()),
+        **periods.attrs(),
+    }
+    return table

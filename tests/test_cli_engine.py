@@ -1,0 +1,69 @@
+"""``clvlab summarize|fit --engine``: DuckDB (and auto) give the pandas results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("duckdb")
+
+COLUMNS = ["--customer-col", "customer_id", "--date-col", "date", "--amount-col", "amount"]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory, cdnow_log):
+    """CDNOW as a folder of two Parquet files."""
+    folder = tmp_path_factory.mktemp("lake") / "orders"
+    folder.mkdir()
+    half = cdnow_log["customer_id"].str.len() < 4
+    cdnow_log[half].to_parquet(folder / "a.parquet", index=False)
+    cdnow_log[~half].to_parquet(folder / "b.parquet", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("engine", ["auto", "duckdb"])
+def test_summarize_a_parquet_folder_in_duckdb(engine, lake, tmp_path, cli, cdnow_rfm):
+    out = tmp_path / "rfm.csv"
+    run = cli("summarize", lake, *COLUMNS, "--calibration-end", "1997-09-30",
+              "--observation-end", "1998-06-30", "--out", out, "--engine", engine)  # fmt: skip
+    assert run.code == 0, run.err
+    assert "engine duckdb" in run.out and ("auto:" in run.out) == (engine == "auto")
+    assert "Validation report: 6,919 rows in, 6,919 kept, 0 removed" in run.out
+    assert "223 same-day purchases merged" in run.out
+    assert "wrote 2,357 customers" in run.out
+    table = pd.read_csv(out, dtype={"customer_id": str})
+    assert list(table.columns) == list(cdnow_rfm.columns)
+    assert table["customer_id"].tolist() == cdnow_rfm["customer_id"].tolist()
+    np.testing.assert_allclose(table["T"], cdnow_rfm["T"], rtol=1e-12)
+    assert table["frequency"].sum() == 2457 and table["frequency_holdout"].sum() == 1882
+
+
+def test_fit_on_the_compressed_table_matches_pandas(lake, tmp_path, cli, cdnow_log):
+    parquet = tmp_path / "cdnow.parquet"
+    cdnow_log.to_parquet(parquet, index=False)
+    common = [*COLUMNS, "--calibration-end", "1997-09-30", "--method", "mle", "--json"]
+    runs = {
+        engine: cli(
+            "fit", parquet, *common, "--engine", engine, "--out", tmp_path / f"{engine}.csv"
+        )
+        for engine in ("pandas", "duckdb")
+    }
+    results = {engine: json.loads(run.out) for engine, run in runs.items()}
+    assert results["duckdb"]["n_customers"] == results["pandas"]["n_customers"] == 2357
+    for name, value in results["pandas"]["params"].items():
+        assert results["duckdb"]["params"][name] == pytest.approx(value, rel=1e-6)
+    assert "fitting bg-nbd by mle to 2,357 customers" in runs["duckdb"].err
+    scores = {e: pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}) for e in runs}
+    duck = scores["duckdb"].sort_values("customer_id", ignore_index=True)
+    assert duck["customer_id"].tolist() == scores["pandas"]["customer_id"].tolist()
+    for column in ("probability_alive", "expected_purchases"):
+        np.testing.assert_allclose(duck[column], scores["pandas"][column], rtol=1e-5)
+
+
+def test_pandas_reader_options_are_refused_by_the_engines(lake, tmp_path, cli):
+    run = cli("summarize", lake, *COLUMNS, "--calibration-end", "1997-09-30",
+              "--out", tmp_path / "x.csv", "--engine", "duckdb", "--sep", ";")  # fmt: skip
+    assert "--sep applies to the pandas reader only" in run.error_line()
