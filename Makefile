@@ -2,9 +2,8 @@
 #   make lab    create .venv on first use, open JupyterLab on notebooks/
 #   make test   create .venv on first use, run the unit tests and every notebook (nbval)
 # Also: make test-fast (unit tests without those marked slow: NUTS, ADVI, builds, servers),
-#   make notebooks (re-execute all notebooks in place), make student (copies without
-#   solutions in student/), make lint, make bench, make browser (Debian's chromium, for the
-#   report's browser test), make clean.
+#   make notebooks (re-execute all notebooks in place), make student (copies without solutions
+#   in student/), make lint, make bench, make browser (Debian's chromium), make clean.
 
 SHELL := /bin/bash
 VENV ?= .venv
