@@ -2,8 +2,8 @@
 #   make lab    create .venv on first use, open JupyterLab on notebooks/
 #   make test   create .venv on first use, run the unit tests and every notebook (nbval)
 # Also: make test-fast (unit tests without those marked slow: NUTS, ADVI, builds, servers),
-#   make notebooks (re-execute all notebooks in place), make student (copies without
-#   solutions in student/), make lint, make bench, make clean.
+#   make notebooks (re-execute all notebooks in place), make student (copies without solutions
+#   in student/), make lint, make bench, make browser (Debian's chromium), make clean.
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -27,7 +27,7 @@ FIND_PYTHON = for c in $(PYTHON) python3.12 python3.13 python3.14 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done; exit 1
 
-.PHONY: lab test test-fast unit notebooks-test notebooks student lint bench env clean help which-python
+.PHONY: lab test test-fast unit notebooks-test notebooks student lint bench browser env clean help which-python
 
 help:
 	@sed -n '1,7p' Makefile
@@ -95,6 +95,21 @@ bench: $(BENCH_STAMP)
 	@for script in benchmarks/bench_*.py; do \
 	  echo "== $$script"; $(BENCH_VENV)/bin/python $$script || exit 1; \
 	done
+
+# Headless Chromium for tests/test_report_browser.py: Debian's package through apt-get (sudo
+# only when not root), never a browser downloaded by a Python tool.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "chromium is installed: $$(chromium --version 2>/dev/null)"; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; \
+	else \
+	  echo "make browser needs apt-get (Debian/Ubuntu) to install Debian's chromium package." >&2; \
+	  echo "Elsewhere install Chromium with your package manager so that 'chromium' is on PATH;" >&2; \
+	  echo "without it the browser test of the report is skipped." >&2; \
+	  exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache build src/*.egg-info
