@@ -129,7 +129,7 @@ def many_ages():
 
 
 @pytest.mark.parametrize("model_class", [BetaGeo, ParetoNBD])
-def test_period_sums_interpolated_in_the_age_match_the_exact_sums(
+def test_period_sums_interpolated_in_age_and_time_match_the_exact_sums(
     many_ages, model_class, monkeypatch
 ):
     model = model_class.from_params(PUBLISHED[model_class])
@@ -141,26 +141,22 @@ def test_period_sums_interpolated_in_the_age_match_the_exact_sums(
         return future_alive(model, keys, points, settings)
 
     monkeypatch.setattr(clv, "_future_alive", spy)
-    options = {"horizon": 52.0, "discount_rate": 0.1, "step": 4.0}
+    options = {"horizon": 52.0, "discount_rate": 0.1, "step": 1.0}  # 52 periods
     interpolated = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
-    # 3 x (17 Chebyshev points + 4 checks) instead of 3 x 84 ages
+    # 3 x (17 Chebyshev points + 4 checks) ages instead of 3 x 84
     assert evaluated == [3 * (clv._CHEBYSHEV_NODES + 4)]
-    monkeypatch.setattr(clv, "_INTERPOLATE_ABOVE", 10_000)
+    # Interpolants that fail their checks (none passes a tolerance of 0) are replaced by
+    # the exact sums over every boundary at every age.
+    monkeypatch.setattr(clv, "_INTERPOLATION_RTOL", 0.0)
     exact = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
-    assert evaluated[-1] == 3 * 84
+    assert evaluated[1:] == [3 * (clv._CHEBYSHEV_NODES + 4), 3 * 84]
     columns = ["discounted_expected_purchases", "expected_purchases", "clv"]
     pd.testing.assert_frame_equal(interpolated[columns], exact[columns], rtol=1e-10)
     np.testing.assert_allclose(
-        exact["discounted_expected_purchases"].iloc[::20],
-        direct_dep(model, many_ages.iloc[::20], **options),
+        exact["discounted_expected_purchases"].iloc[::40],
+        direct_dep(model, many_ages.iloc[::40], **options),
         rtol=1e-10,
     )
-    # an interpolant that fails its checks is replaced by the exact values
-    monkeypatch.setattr(clv, "_INTERPOLATE_ABOVE", 24)
-    monkeypatch.setattr(clv, "_INTERPOLATION_RTOL", 0.0)
-    fallback = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
-    assert evaluated[-2:] == [3 * (clv._CHEBYSHEV_NODES + 4), 3 * 84]
-    pd.testing.assert_frame_equal(fallback[columns], exact[columns], rtol=1e-13)
 
 
 def test_small_memory_budget_gives_the_same_answer_in_chunks(cdnow_rfm):

@@ -466,13 +466,37 @@ def _future_alive(model: Any, keys: Any, points: np.ndarray, settings: _Settings
     boundaries, weights = settings.weights()
     # E[X(t_k)] enters the sum with weight w_k - w_(k+1) (w_(K+1) = 0): positive terms.
     steps = weights - np.r_[weights[1:], 0.0]
+    horizon = float(boundaries[-1])
+    interpolate = len(boundaries) > _CHEBYSHEV_NODES + len(_CHECK_POSITIONS)
+    if interpolate:
+        # E at the Chebyshev points of [0, H] (E(0) = 0 needs no evaluation); the sum of the
+        # interpolant over the boundaries is a fixed weighting of those values.
+        nodes = _chebyshev_points(0.0, horizon, _CHEBYSHEV_NODES)
+        node_weights = (steps @ _barycentric(nodes, boundaries))[1:]
+        checks = horizon * (_CHECK_POSITIONS + 1) / 2
+        to_checks = _barycentric(nodes, checks)[:, 1:]
 
-    def compute(data: Any, params: dict[str, np.ndarray]) -> np.ndarray:
-        alive = model._alive_params(data, params)
+    def exact_sum(alive: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
         discounted = 0.0
         for t, v in zip(boundaries, steps, strict=True):
             expected = model._expected_purchases_alive(alive, float(t))
             discounted = discounted + v * expected
+        return discounted, expected
+
+    def compute(data: Any, params: dict[str, np.ndarray]) -> np.ndarray:
+        alive = model._alive_params(data, params)
+        if interpolate:
+            at_nodes = [model._expected_purchases_alive(alive, float(t)) for t in nodes[1:]]
+            discounted = sum(w * e for w, e in zip(node_weights, at_nodes, strict=True))
+            expected = at_nodes[-1]  # the last node is H
+            for row, t in zip(to_checks, checks, strict=True):
+                guess = sum(c * e for c, e in zip(row, at_nodes, strict=True))
+                exact = model._expected_purchases_alive(alive, float(t))
+                if np.any(~(np.abs(guess - exact) <= _INTERPOLATION_RTOL * expected)):
+                    discounted, expected = exact_sum(alive)
+                    break
+        else:
+            discounted, expected = exact_sum(alive)
         return np.stack(np.broadcast_arrays(discounted, expected), axis=-1)
 
     parts = []
