@@ -143,7 +143,7 @@ def test_period_sums_interpolated_in_age_and_time_match_the_exact_sums(
     monkeypatch.setattr(clv, "_future_alive", spy)
     options = {"horizon": 52.0, "discount_rate": 0.1, "step": 1.0}  # 52 periods
     interpolated = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
-    # 3 x (17 Chebyshev points + 4 checks) ages instead of 3 x 84
+    # 3 x (11 Chebyshev points + 4 checks) ages instead of 3 x 84
     assert evaluated == [3 * (clv._CHEBYSHEV_NODES + 4)]
     # Interpolants that fail their checks (none passes a tolerance of 0) are replaced by
     # the exact sums over every boundary at every age.

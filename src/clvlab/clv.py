@@ -64,12 +64,17 @@ a sum of positive terms (the discount weights fall), taken once per distinct
 (``_alive_params``, ``_expected_purchases_alive``), then multiplied by each customer's
 own :math:`P(\text{alive})`. The sum is an analytic function of the age :math:`T` (it
 enters through the updated parameters, e.g. :math:`\alpha + T`): where one :math:`x`
-has more than 24 distinct ages (daily ages of a large base), it is evaluated at 17
+has more than 15 distinct ages (daily ages of a large base), it is evaluated at 11
 Chebyshev points of that :math:`x`'s age range and interpolated (barycentric formula) to
 the ages, after a check at four further ages: an interpolant that misses any of them by
-more than :math:`10^{-9}` of the largest value is replaced by the exact sums. On a
-million CDNOW-like customers this evaluates 845 ages instead of 2,534 (x, T) groups,
-with every interpolant exact to rounding (about :math:`10^{-15}`).
+more than :math:`10^{-9}` of the largest value is replaced by the exact sums. Likewise
+:math:`E'[X(t)]` is smooth in :math:`t`: with more than 15 periods, the sum over the
+boundaries is taken from :math:`E'` at 11 Chebyshev points of :math:`[0, H]` (fixed
+weights: the sum of the interpolant), checked against the exact :math:`E'` at four
+further times for every draw and age, else summed exactly. On a million CDNOW-like
+customers with weekly periods this is 10 + 4 evaluations per age and draw instead of 52,
+at fewer ages than (x, T) groups, and agrees with the exact sums to about
+:math:`10^{-12}` (``benchmarks/results.md``).
 
 Memory. Draws are never held for all customers at once: customers (and the
 :math:`(x, T)` groups) are processed in chunks of rows whose draw arrays fit in
@@ -440,10 +445,10 @@ def _future_per_group(
     return groups.inverse, future[0], future[1]
 
 
-#: Interpolate in T where a key has more distinct ages than this.
-_INTERPOLATE_ABOVE = 24
-#: Chebyshev points (second kind) per key: the interpolant has degree 16.
-_CHEBYSHEV_NODES = 17
+#: Chebyshev points (second kind) of an interpolant (degree 10), in T and in t.
+_CHEBYSHEV_NODES = 11
+#: Interpolate in T where a key has more distinct ages than this (nodes + checks).
+_INTERPOLATE_ABOVE = 15
 #: Where the interpolant is checked, on [-1, 1] (none of them a node).
 _CHECK_POSITIONS = np.array([-0.93, -0.41, 0.27, 0.78])
 #: Largest error at the checks, relative to the largest value of the key, accepted.
