@@ -118,7 +118,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-import numba
 import numpy as np
 import pandas as pd
 import scipy.special as sc
@@ -568,13 +567,12 @@ def _distinct_inputs(
     return table, distinct.inverse
 
 
-def _chunk_inputs(
+def _chunk_draws(
     transaction_model: Any, spend: Spend, table: pd.DataFrame, settings: _Settings
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per chunk of rows of ``table``: the draws of P(alive) and of the expected spend
-    (``(draws, rows)``, one draw of a constant spend), and the per-group discounted and
-    plain expected purchases of a customer alive at T (``(draws, groups)``) with the
-    rows' group indices."""
+) -> Iterator[dict[str, np.ndarray]]:
+    """Per chunk of rows of ``table``, the draws of ``probability_alive``,
+    ``expected_purchases``, ``discounted_expected_purchases``, ``expected_spend`` and
+    ``clv``, each shaped ``(draws, rows)``."""
     group, discounted, plain = _future_per_group(transaction_model, table, settings)
     n_draws = max(len(discounted), _spend_draws(spend))
     step = settings.rows_per_chunk(n_draws)
@@ -587,19 +585,7 @@ def _chunk_inputs(
             if _is_number(spend)
             else _draws(spend.expected_spend(chunk))
         )
-        _pair(alive, spend_draws, ("transaction model", "spend model"))
-        yield alive, spend_draws, discounted, plain, group[rows]
-
-
-def _chunk_draws(
-    transaction_model: Any, spend: Spend, table: pd.DataFrame, settings: _Settings
-) -> Iterator[dict[str, np.ndarray]]:
-    """Per chunk of rows of ``table``, the draws of ``probability_alive``,
-    ``expected_purchases``, ``discounted_expected_purchases``, ``expected_spend`` and
-    ``clv``, each shaped ``(draws, rows)``."""
-    for alive, spend_draws, discounted, plain, g in _chunk_inputs(
-        transaction_model, spend, table, settings
-    ):
+        g = group[rows]
         dep = alive * np.take(discounted, g, axis=1)  # take: faster than [:, g]
         dep, spend_draws = _pair(dep, spend_draws, ("transaction model", "spend model"))
         yield {
@@ -609,40 +595,6 @@ def _chunk_draws(
             "expected_spend": spend_draws,
             "clv": settings.margin * dep * spend_draws,
         }
-
-
-@numba.njit(cache=True)
-def _summarise_chunk(alive, spend, discounted, plain, group, margin, kth, lower, upper, out):
-    """Means over the draws of P(alive), expected purchases, DEP, spend and CLV, and the
-    CLV's interval, per row (``out``: 7 x rows), in one pass over the draws; arrays with
-    one draw are used with every draw of the others. ``lower``/``upper``: the order
-    statistics below and above each quantile and the interpolation fraction."""
-    n_draws = max(alive.shape[0], spend.shape[0], discounted.shape[0])
-    n_rows = group.size
-    values = np.empty((n_rows, n_draws))
-    out[:] = 0.0
-    for d in range(n_draws):
-        da = d if alive.shape[0] > 1 else 0
-        ds = d if spend.shape[0] > 1 else 0
-        dg = d if discounted.shape[0] > 1 else 0
-        for i in range(n_rows):
-            a = alive[da, i]
-            dep = a * discounted[dg, group[i]]
-            value = margin * dep * spend[ds, i]
-            out[0, i] += a
-            out[1, i] += a * plain[dg, group[i]]
-            out[2, i] += dep
-            out[3, i] += spend[ds, i]
-            out[4, i] += value
-            values[i, d] = value
-    for k in range(5):
-        for i in range(n_rows):
-            out[k, i] /= n_draws
-    for i in range(n_rows):
-        ordered = np.partition(values[i], kth)
-        for j, bounds in enumerate((lower, upper)):
-            below, above = ordered[int(bounds[0])], ordered[int(bounds[1])]
-            out[5 + j, i] = below + bounds[2] * (above - below)
 
 
 def _spend_draws(spend: Spend) -> int:
@@ -779,29 +731,16 @@ def _summarise(
 ) -> dict[str, Any]:
     """Per distinct row of ``table``: the means over the draws of every quantity, and the
     interval of the CLV (``clv_low``, ``clv_high``); ``n_draws`` the draws used."""
-    names = [*_MEAN_COLUMNS, "clv_low", "clv_high"]
-    parts: list[np.ndarray] = []
+    parts: dict[str, list[np.ndarray]] = {}
     n_draws = 1
-    for inputs in _chunk_inputs(transaction_model, spend, table, settings):
-        n_draws = max(len(inputs[0]), len(inputs[1]), len(inputs[2]))
-        below, above, fraction = _order_statistics(n_draws, settings.interval)
-        bounds = np.column_stack([below, above, fraction]).astype(float)
-        kth = np.unique(np.r_[below, above])
-        out = np.empty((len(names), len(inputs[4])))
-        _summarise_chunk(*inputs, float(settings.margin), kth, bounds[0], bounds[1], out)
-        parts.append(out)
-    values = np.concatenate(parts, axis=1)
-    return {"n_draws": n_draws, **dict(zip(names, values, strict=True))}
-
-
-#: The per-customer means of :func:`customer_lifetime_value`, in the kernel's order.
-_MEAN_COLUMNS = (
-    "probability_alive",
-    "expected_purchases",
-    "discounted_expected_purchases",
-    "expected_spend",
-    "clv",
-)
+    for draws in _chunk_draws(transaction_model, spend, table, settings):
+        n_draws = len(draws["clv"])
+        for name, values in draws.items():
+            parts.setdefault(name, []).append(values.mean(axis=0))
+        low, high = equal_tailed_interval(draws["clv"], settings.interval)
+        parts.setdefault("clv_low", []).append(low)
+        parts.setdefault("clv_high", []).append(high)
+    return {"n_draws": n_draws, **{name: np.concatenate(p) for name, p in parts.items()}}
 
 
 def _parameter_draws(
@@ -860,20 +799,13 @@ def equal_tailed_interval(draws: np.ndarray, interval: float = 0.94) -> np.ndarr
     numpy.ndarray
         Shape ``(2, ...)``: lower and upper bounds.
     """
-    below, above, fraction = _order_statistics(draws.shape[0], interval)
-    ordered = np.partition(draws, sorted({*below, *above}), axis=0)
-    fraction = fraction.reshape(-1, *([1] * (draws.ndim - 1)))
-    return ordered[below] + fraction * (ordered[above] - ordered[below])
-
-
-def _order_statistics(n: int, interval: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the two quantiles of the interval over ``n`` draws (linear interpolation, as
-    :func:`numpy.quantile`): the order statistics below and above each, and the fraction
-    of the way between them."""
+    n = draws.shape[0]
     positions = (n - 1) * np.array([(1 - interval) / 2, (1 + interval) / 2])
-    below = np.floor(positions).astype(np.int64)
+    below = np.floor(positions).astype(int)
     above = np.minimum(below + 1, n - 1)
-    return below, above, positions - below
+    ordered = np.partition(draws, sorted({*below, *above}), axis=0)
+    fraction = (positions - below).reshape(-1, *([1] * (draws.ndim - 1)))
+    return ordered[below] + fraction * (ordered[above] - ordered[below])
 
 
 def discounted_expected_purchases(
