@@ -79,13 +79,11 @@ at fewer ages than (x, T) groups, and agrees with the exact sums to about
 Memory. Draws are never held for all customers at once: customers (and the
 :math:`(x, T)` groups) are processed in chunks of rows whose draw arrays fit in
 ``memory_budget`` bytes (default :data:`DEFAULT_MEMORY_BUDGET`, 512 MiB), and only the
-per-customer summaries are kept: within a chunk one compiled pass over the draws forms
-P(alive) x DEP x spend x margin, the means and the interval's order statistics, with
-one draws x rows array of CLV values besides the models' P(alive) and spend. The table
-itself and the per-group arrays come on top (one million customers x 1,000 draws: 0.44
-GB at the peak, ``benchmarks/bench_clv.py``). All posterior draws are used (no
-thinning); fewer draws are a matter of the fit (e.g. ``draws=250``). Customers with
-identical inputs (e.g. every one-time buyer of the same age) are computed once.
+per-customer summaries are kept; the table itself and the per-group arrays come on top
+(one million customers x 1,000 draws: 0.78 GB at the peak, ``benchmarks/bench_clv.py``).
+All posterior draws are used (no thinning); fewer draws are a matter of the fit (e.g.
+``draws=250``). Customers with identical inputs (e.g. every one-time buyer of the same
+age) are computed once.
 
 Cost. The period sums evaluate the model's expected purchases at every boundary for every
 evaluated age and draw: ages x draws x periods evaluations (BG/NBD: a series or quadrature
