@@ -68,11 +68,11 @@ has more than 15 distinct ages (daily ages of a large base), it is evaluated at 
 Chebyshev points of that :math:`x`'s age range and interpolated (barycentric formula) to
 the ages, after a check at four further ages: an interpolant that misses any of them by
 more than :math:`10^{-9}` of the largest value is replaced by the exact sums. Likewise
-:math:`E'[X(t)]` is smooth in :math:`t`: with more than 15 periods, the sum over the
-boundaries is taken from :math:`E'` at 11 Chebyshev points of :math:`[0, H]` (fixed
+:math:`E'[X(t)]` is smooth in :math:`t`: with more than 21 periods, the sum over the
+boundaries is taken from :math:`E'` at 17 Chebyshev points of :math:`[0, H]` (fixed
 weights: the sum of the interpolant), checked against the exact :math:`E'` at four
 further times for every draw and age, else summed exactly. On a million CDNOW-like
-customers with weekly periods this is 10 + 4 evaluations per age and draw instead of 52,
+customers with weekly periods this is 16 + 4 evaluations per age and draw instead of 52,
 at fewer ages than (x, T) groups, and agrees with the exact sums to about
 :math:`10^{-12}` (``benchmarks/results.md``).
 
@@ -445,8 +445,11 @@ def _future_per_group(
     return groups.inverse, future[0], future[1]
 
 
-#: Chebyshev points (second kind) of an interpolant (degree 10), in T and in t.
+#: Chebyshev points (second kind) of an interpolant in the age T (degree 10).
 _CHEBYSHEV_NODES = 11
+#: Chebyshev points of an interpolant in the horizon t (degree 16: E'[X(t)] bends more
+#: over [0, H] than the sums do over an age range).
+_TIME_NODES = 17
 #: Interpolate in T where a key has more distinct ages than this (nodes + checks).
 _INTERPOLATE_ABOVE = 15
 #: Where the interpolant is checked, on [-1, 1] (none of them a node).
@@ -472,11 +475,11 @@ def _future_alive(model: Any, keys: Any, points: np.ndarray, settings: _Settings
     # E[X(t_k)] enters the sum with weight w_k - w_(k+1) (w_(K+1) = 0): positive terms.
     steps = weights - np.r_[weights[1:], 0.0]
     horizon = float(boundaries[-1])
-    interpolate = len(boundaries) > _CHEBYSHEV_NODES + len(_CHECK_POSITIONS)
+    interpolate = len(boundaries) > _TIME_NODES + len(_CHECK_POSITIONS)
     if interpolate:
         # E at the Chebyshev points of [0, H] (E(0) = 0 needs no evaluation); the sum of the
         # interpolant over the boundaries is a fixed weighting of those values.
-        nodes = _chebyshev_points(0.0, horizon, _CHEBYSHEV_NODES)
+        nodes = _chebyshev_points(0.0, horizon, _TIME_NODES)
         node_weights = (steps @ _barycentric(nodes, boundaries))[1:]
         checks = horizon * (_CHECK_POSITIONS + 1) / 2
         to_checks = _barycentric(nodes, checks)[:, 1:]
