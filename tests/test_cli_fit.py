@@ -42,6 +42,68 @@ def test_mle_json_for_every_model(german_csv, cli, fit_args, model, r, loglik):
     assert "Validation report" in run.err and "fitting" in run.err  # progress on stderr
 
 
+def test_gamma_gamma_fits_the_repeat_buyers_spend(german_csv, cli, fit_args, tmp_path):
+    out = tmp_path / "spend.csv"
+    run = cli(*fit_args(german_csv, "--model", "gamma-gamma", "--json", "--out", out))
+    assert run.code == 0, run.err
+    result = strict_json(run.out)
+    # Fader, Hardie & Lee (2005b): 946 repeat buyers, p 6.25, q 3.74, gamma 15.44
+    assert result["n_customers"] == 946 and result["n_without_repeat_purchases"] == 1411
+    rounded = {k: round(v, 2) for k, v in result["params"].items()}
+    assert rounded == {"p": 6.25, "q": 3.74, "gamma": 15.44}
+    assert round(result["loglik"], 2) == -4055.92
+    assert set(result["params_se"]) == {"p", "q", "gamma"}
+    assert "1,411 customers without repeat purchases are left out" in run.err
+    spend = pd.read_csv(out)
+    assert list(spend.columns) == ["customer_id", "expected_spend"] and len(spend) == 2357
+    p, q, gamma = (result["params"][k] for k in ("p", "q", "gamma"))
+    population = spend.set_index("customer_id").loc[10, "expected_spend"]  # no repeat purchase
+    assert population == pytest.approx(p * gamma / (q - 1), rel=1e-9)
+
+
+def test_gamma_gamma_without_amounts_or_repeat_buyers_exits_2(
+    small_german_csv, cli, fit_args, german_args
+):
+    no_amount = german_args("fit", small_german_csv, "--calibration-end", "1997-09-30")
+    no_amount = [a for a in no_amount if a not in ("--amount-col", "Umsatz")]
+    line = cli(*no_amount, "--model", "gamma-gamma").error_line()
+    assert line.startswith("clvlab fit: error: --model gamma-gamma fits the purchase values")
+    assert "--amount-col" in line
+    early = fit_args(small_german_csv, "--model", "gamma-gamma")
+    early[early.index("1997-09-30")] = "1997-01-02"
+    run = cli(*early)  # after the validation report: one error line
+    assert run.code == 2 and "Traceback" not in run.err
+    errors = [line for line in run.err.splitlines() if ": error: " in line]
+    assert errors == [run.err.strip().splitlines()[-1]]
+    assert errors[0].startswith("clvlab fit: error: only 0 of ") and "bought again" in errors[0]
+
+
+@pytest.mark.parametrize(("unit", "loglik"), [("W", -8776.25), ("D", -14341.17)])
+def test_bg_bb_counts_one_opportunity_per_time_unit(
+    german_csv, cli, fit_args, tmp_path, unit, loglik
+):
+    out = tmp_path / "bgbb.csv"
+    args = fit_args(german_csv, "--model", "bg-bb", "--time-unit", unit, "--json", "--out", out)
+    run = cli(*args)
+    assert run.code == 0, run.err
+    result = strict_json(run.out)
+    assert result["n_customers"] == 2357 and set(result["params"]) == {
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+    }
+    assert result["loglik"] == pytest.approx(loglik, abs=0.01)
+    if unit == "W":
+        assert "150 repeat purchase days fell in an opportunity (W)" in run.err
+    predictions = pd.read_csv(out)
+    assert list(predictions.columns) == ["customer_id", "expected_purchases", "probability_alive"]
+    assert predictions["probability_alive"].between(0, 1).all()
+    # the horizon is a whole number of opportunities
+    line = cli(*args, "--horizon", "2.5").error_line()
+    assert "not a whole number of opportunities" in line
+
+
 def test_bg_nbd_mle_reproduces_the_full_precision_estimates(german_csv, cli, fit_args):
     result = strict_json(cli(*fit_args(german_csv, "--json")).out)
     for name, value in FULL_BG.items():
@@ -127,7 +189,7 @@ def test_json_writes_null_for_missing_standard_errors(small_german_csv, cli, fit
         (["--date-format", "%Q.%m.%Y"], "argument --date-format: '%Q.%m.%Y' is not a date"),
         (["--date-format", "dd.mm.yyyy"], "argument --date-format: 'dd.mm.yyyy' does not hold"),
         (["--date-format", "mixed"], "argument --date-format: 'mixed' would read each row"),
-        (["--model", "gamma-gamma"], "argument --model: invalid choice: 'gamma-gamma'"),
+        (["--model", "sbg"], "argument --model: invalid choice: 'sbg'"),
         (["--out", "{tmp}/missing/predictions.csv"], "argument --out: folder '{tmp}/missing'"),
         (["--out", "{tmp}"], "argument --out: '{tmp}' is a folder"),
         (["--save", "{tmp}/missing/model.nc"], "argument --save: folder '{tmp}/missing'"),

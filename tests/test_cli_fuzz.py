@@ -32,6 +32,11 @@ COMMANDS = {
     "fit": ["--calibration-end", "1997-09-30", "--model", "pareto-nbd", "--out",
             "{out}/predictions.csv", "--save", "{out}/model.nc", "--horizon", "39", "--seed",
             "1", "--draws", "10", "--tune", "0", "--chains", "1"],
+    "fit:bg-bb": ["--calibration-end", "1997-09-30", "--model", "bg-bb", "--time-unit", "W",
+                  "--out", "{out}/predictions.csv", "--save", "{out}/model.nc", "--horizon",
+                  "4", "--json"],
+    "fit:gamma-gamma": ["--calibration-end", "1997-09-30", "--model", "gamma-gamma", "--out",
+                        "{out}/spend.csv", "--json", "--seed", "1"],
     "clv": ["--calibration-end", "1997-09-30", "--model", "bg-nbd", "--out", "{out}/clv.csv",
             "--horizon", "39", "--discount-rate", "0.1", "--margin", "0.3", "--seed", "1",
             "--draws", "10", "--tune", "0", "--chains", "1"],
@@ -45,6 +50,7 @@ COMMANDS = {
 #: Commands whose notebook run is replaced by the ``fake_template`` fixture (the arguments
 #: and the checks before it are what is fuzzed; tests/test_cli_report.py runs it for real).
 FAKE_RUN = {"report"}
+#: Cases are named by their command, or ``command:variant`` (other models of ``fit``).
 #: Commands whose result is a file only (their summary goes to standard error).
 FILE_ONLY = {"clv"}
 OUTPUT_OPTIONS = ("out", "save", "report")
@@ -104,17 +110,18 @@ def check_complete(argv: list[str], run) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("case_name", list(COMMANDS))
 def test_random_argument_corruptions(
-    command, small_german_csv, german_args, tmp_path, cli, monkeypatch, request
+    case_name, small_german_csv, german_args, tmp_path, cli, monkeypatch, request
 ):
-    if command in FAKE_RUN:
+    if case_name in FAKE_RUN:
         request.getfixturevalue("fake_template")
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.chdir(out)  # outputs named by a relative path land here too
-    rng = random.Random(f"{SEED}-{command}")
-    base = german_args(command, small_german_csv, *COMMANDS[command])
+    rng = random.Random(f"{SEED}-{case_name}")
+    command = case_name.split(":")[0]
+    base = german_args(command, small_german_csv, *COMMANDS[case_name])
     subparser = build_parser()._subparsers._group_actions[0].choices[command]
     options = sorted(a.option_strings[-1] for a in subparser._actions if a.option_strings)
     outcomes = {0: 0, 2: 0}

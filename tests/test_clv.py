@@ -115,6 +115,50 @@ def test_without_discounting_dep_is_the_expected_purchases_over_the_horizon(cust
     assert table.loc[1, "expected_purchases"] == pytest.approx(1.226, abs=5e-4)
 
 
+@pytest.fixture(scope="module")
+def many_ages():
+    """Customers of every age in days from 27 to 39 weeks, with 0, 1 or 4 repeat purchases:
+    more ages per x than ``clv._INTERPOLATE_ABOVE``, so the period sums are interpolated."""
+    ages = np.arange(189, 273) / 7
+    x = np.repeat([0, 1, 4], len(ages))
+    T = np.tile(ages, 3)
+    recency = np.where(x > 0, T * np.tile(np.linspace(0.2, 1.0, len(ages)), 3), 0.0)
+    return pd.DataFrame(
+        {"customer_id": np.arange(len(x)), "frequency": x, "recency": recency, "T": T}
+    )
+
+
+@pytest.mark.parametrize("model_class", [BetaGeo, ParetoNBD])
+def test_period_sums_interpolated_in_age_and_time_match_the_exact_sums(
+    many_ages, model_class, monkeypatch
+):
+    model = model_class.from_params(PUBLISHED[model_class])
+    evaluated = []
+    future_alive = clv._future_alive
+
+    def spy(model, keys, points, settings):
+        evaluated.append(len(points))
+        return future_alive(model, keys, points, settings)
+
+    monkeypatch.setattr(clv, "_future_alive", spy)
+    options = {"horizon": 52.0, "discount_rate": 0.1, "step": 1.0}  # 52 periods
+    interpolated = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
+    # 3 x (11 Chebyshev points + 4 checks) ages instead of 3 x 84
+    assert evaluated == [3 * (clv._CHEBYSHEV_NODES + 4)]
+    # Interpolants that fail their checks (none passes a tolerance of 0) are replaced by
+    # the exact sums over every boundary at every age.
+    monkeypatch.setattr(clv, "_INTERPOLATION_RTOL", 0.0)
+    exact = clv.customer_lifetime_value(model, 1.0, many_ages, **options)
+    assert evaluated[1:] == [3 * (clv._CHEBYSHEV_NODES + 4), 3 * 84]
+    columns = ["discounted_expected_purchases", "expected_purchases", "clv"]
+    pd.testing.assert_frame_equal(interpolated[columns], exact[columns], rtol=1e-10)
+    np.testing.assert_allclose(
+        exact["discounted_expected_purchases"].iloc[::40],
+        direct_dep(model, many_ages.iloc[::40], **options),
+        rtol=1e-10,
+    )
+
+
 def test_small_memory_budget_gives_the_same_answer_in_chunks(cdnow_rfm):
     model = ParetoNBD.from_params(PUBLISHED[ParetoNBD])
     data = cdnow_rfm.iloc[:300]

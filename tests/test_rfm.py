@@ -139,3 +139,45 @@ def test_dates_after_the_last_purchase_are_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rfm.summarize(log, "2024-01-02", "2024-01-03")  # inside the log: silent
+
+
+def test_discrete_summary_counts_one_transaction_per_opportunity(cdnow_log):
+    # Customer a: first purchase 2024-01-01 (week 0); purchases in weeks 1 (twice: merged),
+    # 3, and one after the calibration end. Customer b: one purchase only. Customer c:
+    # first purchase after the calibration end (left out, counted).
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 6 + ["b", "c"],
+            "date": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-01-03",  # still week 0: not a repeat opportunity
+                    "2024-01-08",
+                    "2024-01-12",  # week 1 again: merged
+                    "2024-01-22",
+                    "2024-03-01",  # after the calibration end
+                    "2024-01-10",
+                    "2024-03-01",
+                ]
+            ),
+        }
+    )
+    summary = rfm.summarize_discrete(log, "2024-02-04", time_unit="W")
+    assert summary.to_dict("list") | {"first_purchase": None} == {
+        "customer_id": ["a", "b"],
+        "frequency": [2, 0],
+        "recency": [3, 0],
+        "periods": [4, 3],  # 34 and 25 days: the opportunity holding the calibration end
+        "first_purchase": None,
+    }
+    assert summary.attrs["merged_same_opportunity"] == 1
+    assert summary.attrs["customers_after_calibration"] == 1
+    # in days, the discrete summary is the daily RFM summary
+    daily = rfm.summarize_discrete(cdnow_log, "1997-09-30", time_unit="D")
+    rfm_daily = rfm.summarize(cdnow_log, "1997-09-30", time_unit="D")
+    for discrete, continuous in (
+        ("frequency", "frequency"),
+        ("recency", "recency"),
+        ("periods", "T"),
+    ):
+        np.testing.assert_array_equal(daily[discrete], rfm_daily[continuous])

@@ -49,29 +49,47 @@ or 365.25 days):
   :math:`H = \infty` the integral has a closed form, :func:`pareto_nbd_dert`.
 
 Computation. In every buy-till-you-die model
-:math:`E[Y(t) \mid h] = P(\text{alive} \mid h) \, E'[X(t)]`, where the future of a
-customer alive at :math:`T` depends on the history only through :math:`x` and :math:`T`
-(the recency :math:`t_x` enters :math:`P(\text{alive})` alone; see
-:mod:`clvlab.models.btyd`). The period sums are therefore taken once per distinct
-:math:`(x, T)` (and covariates) on a representative history with :math:`t_x = T`,
-divided by its :math:`P(\text{alive})`, and multiplied by each customer's own
-:math:`P(\text{alive})`: on a million customers with daily ages this is 2,500 groups
-instead of 100,000 distinct histories. Only the public ``expected_purchases`` and
-``probability_alive`` of the model are used.
+:math:`E[Y(t) \mid h] = P(\text{alive} \mid h) \, E'[X(t)]`, where :math:`E'` is the
+expectation of a customer alive at :math:`T` and depends on the history only through
+:math:`x` and :math:`T` (the recency :math:`t_x` enters :math:`P(\text{alive})` alone; see
+:mod:`clvlab.models.btyd`). So
+
+.. math::
+
+    \text{DEP}_i = P(\text{alive} \mid h_i) \sum_{k=1}^{K} (w_k - w_{k+1}) \,
+        E'[X(t_k) \mid x_i, T_i], \qquad w_{K+1} = 0,
+
+a sum of positive terms (the discount weights fall), taken once per distinct
+:math:`(x, T)` (and covariates) from the model's updated parameters
+(``_alive_params``, ``_expected_purchases_alive``), then multiplied by each customer's
+own :math:`P(\text{alive})`. The sum is an analytic function of the age :math:`T` (it
+enters through the updated parameters, e.g. :math:`\alpha + T`): where one :math:`x`
+has more than 15 distinct ages (daily ages of a large base), it is evaluated at 11
+Chebyshev points of that :math:`x`'s age range and interpolated (barycentric formula) to
+the ages, after a check at four further ages: an interpolant that misses any of them by
+more than :math:`10^{-9}` of the largest value is replaced by the exact sums. Likewise
+:math:`E'[X(t)]` is smooth in :math:`t`: with more than 21 periods, the sum over the
+boundaries is taken from :math:`E'` at 17 Chebyshev points of :math:`[0, H]` (fixed
+weights: the sum of the interpolant), checked against the exact :math:`E'` at four
+further times for every draw and age, else summed exactly. On a million CDNOW-like
+customers with weekly periods this is 16 + 4 evaluations per age and draw instead of 52,
+at fewer ages than (x, T) groups, and agrees with the exact sums to about
+:math:`10^{-12}` (``benchmarks/results.md``).
 
 Memory. Draws are never held for all customers at once: customers (and the
 :math:`(x, T)` groups) are processed in chunks of rows whose draw arrays fit in
 ``memory_budget`` bytes (default :data:`DEFAULT_MEMORY_BUDGET`, 512 MiB), and only the
 per-customer summaries are kept; the table itself and the per-group arrays come on top
-(one million customers x 1,000 draws: 0.76 GB at the peak, ``benchmarks/bench_clv.py``).
+(one million customers x 1,000 draws: 0.78 GB at the peak, ``benchmarks/bench_clv.py``).
 All posterior draws are used (no thinning); fewer draws are a matter of the fit (e.g.
 ``draws=250``). Customers with identical inputs (e.g. every one-time buyer of the same
 age) are computed once.
 
 Cost. The period sums evaluate the model's expected purchases at every boundary for every
-group and draw: groups x draws x periods evaluations (BG/NBD: a hypergeometric function
-each). A million customers (2,500 groups) with 1,000 draws took 46 s with monthly and
-105 s with weekly periods over a year on 2 cores (``benchmarks/results.md``).
+evaluated age and draw: ages x draws x periods evaluations (BG/NBD: a series or quadrature
+each); the per-customer part (P(alive), spend, products, means, the interval's partial
+sort) grows with the distinct customers x draws. Figures for a million customers in
+``benchmarks/results.md``.
 
 Maximum likelihood. A fit by ``method="mle"`` keeps the asymptotic covariance
 :math:`\Sigma = H^{-1}` of its estimates on the unconstrained (log or logit) scale
@@ -108,6 +126,7 @@ from clvlab import rfm
 from clvlab.errors import ConvergenceWarning, DataValidationError
 from clvlab.models.compression import compress
 from clvlab.models.data import describe_rows
+from clvlab.models.params import COVARIATE_PREFIX
 from clvlab.models.results import normal_approximation
 
 __all__ = [
@@ -378,34 +397,144 @@ def _future_per_group(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Discounted and plain expected purchases over the horizon of a customer *alive at
     T*, per distinct (x, T, covariates) group; returns ``(group_index, discounted,
-    plain)``, the arrays shaped ``(draws, groups)``."""
+    plain)``, the arrays shaped ``(draws, groups)``.
+
+    Evaluated exactly, or (for an (x, covariates) key with more than
+    :data:`_INTERPOLATE_ABOVE` distinct ages) interpolated in :math:`T` from the exact
+    values at :data:`_CHEBYSHEV_NODES` Chebyshev points of the key's age range, checked
+    at four further ages (module documentation)."""
     columns = model.data_columns
-    group_columns = [c for s, c in columns.items() if s != "t_x"] + list(
-        model.layout.covariate_columns
-    )
-    groups = compress({c: frame[c].to_numpy(float) for c in group_columns})
-    representative = pd.DataFrame(groups.values)
-    # A representative history with its last purchase at T: valid for x > 0 (t_x <= T)
-    # and x = 0 (t_x = 0); its P(alive) is far from 0 in every model.
-    representative[columns["t_x"]] = np.where(
-        representative[columns["x"]] > 0, representative[columns["T"]], 0.0
-    )
-    representative.insert(0, model.id_column, np.arange(groups.n_rows))
+    key_columns = [columns["x"], *model.layout.covariate_columns]
+    groups = compress({c: frame[c].to_numpy(float) for c in [*key_columns, columns["T"]]})
+    keys = compress({c: groups.values[c] for c in key_columns})
+    ages = groups.values[columns["T"]]
+    # Per key: where its values start among the points evaluated, and for an interpolated
+    # key the interpolation matrices to its ages and to the four checks.
+    points, plans = [], []
+    for key in range(keys.n_rows):
+        members = np.flatnonzero(keys.inverse == key)
+        targets = ages[members]
+        if len(targets) <= _INTERPOLATE_ABOVE:
+            plans.append((members, len(points), None, None))
+            points.extend((key, t) for t in targets)
+            continue
+        low, high = targets.min(), targets.max()
+        nodes = _chebyshev_points(low, high, _CHEBYSHEV_NODES)
+        checks = low + (high - low) * (_CHECK_POSITIONS + 1) / 2
+        interpolate = (_barycentric(nodes, targets), _barycentric(nodes, checks))
+        plans.append((members, len(points), *interpolate))
+        points.extend((key, t) for t in np.r_[nodes, checks])
+    values = _future_alive(model, keys, np.array(points, dtype=float), settings)
+    future = np.empty((2, values.shape[1], groups.n_rows))
+    exact = []  # keys whose checks failed: evaluated exactly below
+    for members, first, to_ages, to_checks in plans:
+        if to_ages is None:
+            future[:, :, members] = values[:, :, first : first + len(members)]
+            continue
+        at_nodes = values[:, :, first : first + _CHEBYSHEV_NODES]
+        computed = values[:, :, first + _CHEBYSHEV_NODES : first + _CHEBYSHEV_NODES + 4]
+        error = np.abs(at_nodes @ to_checks.T - computed).max(axis=(1, 2))
+        if np.all(error <= _INTERPOLATION_RTOL * np.abs(computed).max(axis=(1, 2))):
+            future[:, :, members] = at_nodes @ to_ages.T
+        else:
+            exact.append(members)
+    if exact:
+        members = np.concatenate(exact)
+        points = np.column_stack([keys.inverse[members], ages[members]])
+        future[:, :, members] = _future_alive(model, keys, points, settings)
+    return groups.inverse, future[0], future[1]
+
+
+#: Chebyshev points (second kind) of an interpolant in the age T (degree 10).
+_CHEBYSHEV_NODES = 11
+#: Chebyshev points of an interpolant in the horizon t (degree 16: E'[X(t)] bends more
+#: over [0, H] than the sums do over an age range).
+_TIME_NODES = 17
+#: Interpolate in T where a key has more distinct ages than this (nodes + checks).
+_INTERPOLATE_ABOVE = 15
+#: Where the interpolant is checked, on [-1, 1] (none of them a node).
+_CHECK_POSITIONS = np.array([-0.93, -0.41, 0.27, 0.78])
+#: Largest error at the checks, relative to the largest value of the key, accepted.
+_INTERPOLATION_RTOL = 1e-9
+
+
+def _future_alive(model: Any, keys: Any, points: np.ndarray, settings: _Settings) -> np.ndarray:
+    """Discounted and plain expected purchases over the horizon for a customer alive at
+    ``T``, at ``points`` (rows of key index, T): shape ``(2, draws, points)``. Uses the
+    model's ``_alive_params`` and ``_expected_purchases_alive`` (:mod:`clvlab.models.btyd`),
+    all period boundaries per call."""
+    columns = model.data_columns
+    key = points[:, 0].astype(int)
+    rows = {
+        "x": keys.values[columns["x"]][key],
+        "T": points[:, 1],
+        **{COVARIATE_PREFIX + c: keys.values[c][key] for c in model.layout.covariate_columns},
+    }
+    rows["t_x"] = np.where(rows["x"] > 0, rows["T"], 0.0)  # not read by the future
     boundaries, weights = settings.weights()
-    n_draws = model.posterior.sizes["chain"] * model.posterior.sizes["draw"]
-    step = settings.rows_per_chunk(n_draws)
-    discounted, plain = [], []
-    for start in range(0, groups.n_rows, step):
-        rows = representative.iloc[start : start + step]
-        total, previous = 0.0, 0.0
-        for t, w in zip(boundaries, weights, strict=True):
-            current = _draws(model.expected_purchases(rows, t=float(t)))
-            total = total + w * (current - previous)
-            previous = current
-        alive = _draws(model.probability_alive(rows))
-        discounted.append(total / alive)
-        plain.append(previous / alive)
-    return groups.inverse, np.concatenate(discounted, axis=1), np.concatenate(plain, axis=1)
+    # E[X(t_k)] enters the sum with weight w_k - w_(k+1) (w_(K+1) = 0): positive terms.
+    steps = weights - np.r_[weights[1:], 0.0]
+    horizon = float(boundaries[-1])
+    interpolate = len(boundaries) > _TIME_NODES + len(_CHECK_POSITIONS)
+    if interpolate:
+        # E at the Chebyshev points of [0, H] (E(0) = 0 needs no evaluation); the sum of the
+        # interpolant over the boundaries is a fixed weighting of those values.
+        nodes = _chebyshev_points(0.0, horizon, _TIME_NODES)
+        node_weights = (steps @ _barycentric(nodes, boundaries))[1:]
+        checks = horizon * (_CHECK_POSITIONS + 1) / 2
+        to_checks = _barycentric(nodes, checks)[:, 1:]
+
+    def exact_sum(alive: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
+        discounted = 0.0
+        for t, v in zip(boundaries, steps, strict=True):
+            expected = model._expected_purchases_alive(alive, float(t))
+            discounted = discounted + v * expected
+        return discounted, expected
+
+    def compute(data: Any, params: dict[str, np.ndarray]) -> np.ndarray:
+        alive = model._alive_params(data, params)
+        if interpolate:
+            at_nodes = [model._expected_purchases_alive(alive, float(t)) for t in nodes[1:]]
+            discounted = sum(w * e for w, e in zip(node_weights, at_nodes, strict=True))
+            expected = at_nodes[-1]  # the last node is H
+            for row, t in zip(to_checks, checks, strict=True):
+                guess = sum(c * e for c, e in zip(row, at_nodes, strict=True))
+                exact = model._expected_purchases_alive(alive, float(t))
+                if np.any(~(np.abs(guess - exact) <= _INTERPOLATION_RTOL * expected)):
+                    discounted, expected = exact_sum(alive)
+                    break
+        else:
+            discounted, expected = exact_sum(alive)
+        return np.stack(np.broadcast_arrays(discounted, expected), axis=-1)
+
+    parts = []
+    step = settings.rows_per_chunk(model.posterior.sizes["chain"] * model.posterior.sizes["draw"])
+    for start in range(0, len(points), step):
+        chunk = {k: v[start : start + step] for k, v in rows.items()}
+        values = model._evaluate(compute, chunk)
+        parts.append(np.moveaxis(values.reshape(-1, *values.shape[2:]), -1, 0))
+    return np.concatenate(parts, axis=-1)
+
+
+def _chebyshev_points(low: float, high: float, n: int) -> np.ndarray:
+    """``n`` Chebyshev points of the second kind on ``[low, high]`` (the ends included)."""
+    return low + (high - low) * (1 - np.cos(np.pi * np.arange(n) / (n - 1))) / 2
+
+
+def _barycentric(nodes: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Matrix ``(targets, nodes)`` of the barycentric interpolation from Chebyshev points
+    of the second kind (weights :math:`(-1)^j`, halved at the ends): values at the nodes
+    times its transpose give the interpolant's values at the targets."""
+    weights = (-1.0) ** np.arange(len(nodes))
+    weights[[0, -1]] /= 2
+    difference = targets[:, None] - nodes[None, :]
+    hit = difference == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = weights / difference
+        matrix = terms / terms.sum(axis=1, keepdims=True)
+    rows = hit.any(axis=1)
+    matrix[rows] = hit[rows].astype(float)
+    return matrix
 
 
 def _pair(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:

@@ -306,3 +306,68 @@ def _mean(
     """Per-customer mean of ``values`` over the rows in ``mask`` (0 where there are none)."""
     totals = np.bincount(codes, weights=np.where(mask, values, 0.0), minlength=n)
     return np.divide(totals, counts, out=np.zeros(n), where=counts > 0)
+
+
+def summarize_discrete(
+    log: pd.DataFrame,
+    calibration_end: str | pd.Timestamp | None = None,
+    time_unit: str = "W",
+    customer: str = "customer_id",
+    date: str = "date",
+) -> pd.DataFrame:
+    """Summarise a log for a discrete-time model (BG/BB): each ``time_unit`` after a
+    customer's first purchase is one transaction opportunity.
+
+    Opportunity :math:`j` of a customer holds the days ``first + j * u`` to
+    ``first + (j + 1) * u - 1`` (:math:`u` days per unit; opportunity 0 holds the first
+    purchase). Up to the calibration end, ``frequency`` :math:`x` counts the
+    opportunities 1, 2, ... with a purchase, ``recency`` :math:`t_x` is the last of them
+    (0 when :math:`x = 0`) and ``periods`` :math:`n` is the opportunity that holds the
+    calibration end (observed up to that day). At most one transaction counts per
+    opportunity: purchase days beyond the first in an opportunity are merged and counted
+    in ``attrs["merged_same_opportunity"]``. With ``time_unit="D"`` this is the daily
+    summary of :func:`summarize` with ``periods = T``.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer who bought on or before ``calibration_end``, sorted by
+        ``customer_id``: ``customer_id``, ``frequency``, ``recency``, ``periods`` (whole
+        numbers) and ``first_purchase``; ``attrs`` holds ``merged_same_opportunity``,
+        ``customers_after_calibration``, ``calibration_end`` and ``time_unit``.
+    """
+    unit_days = _days_per_unit(time_unit)
+    customers, codes, days, _, _ = _merged_days(log, customer, date, None)
+    cal_end = day_number(calibration_end) if calibration_end is not None else int(days.max())
+    n = len(customers)
+    is_first = np.r_[True, codes[1:] != codes[:-1]]
+    first = days[is_first]
+    opportunity = (days - first[codes]) // unit_days
+    repeat = (opportunity > 0) & (days <= cal_end)
+    # Days are sorted within a customer: a new opportunity starts where the index changes.
+    new = repeat & np.r_[True, (codes[1:] != codes[:-1]) | (opportunity[1:] != opportunity[:-1])]
+    recency = np.zeros(n, dtype=np.int64)
+    np.maximum.at(recency, codes[new], opportunity[new])
+    acquired = first <= cal_end
+    if not acquired.any():
+        raise DataValidationError(
+            f"no customer bought on or before calibration_end {calibration_end}; the first "
+            f"purchase in the log is {first.min().astype('datetime64[D]')}"
+        )
+    summary = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "frequency": np.bincount(codes, weights=new, minlength=n).astype(np.int64),
+            "recency": recency,
+            "periods": (cal_end - first) // unit_days,
+            "first_purchase": first.astype("datetime64[D]").astype("datetime64[ns]"),
+        }
+    )
+    summary = summary.loc[acquired].reset_index(drop=True)
+    summary.attrs = {
+        "merged_same_opportunity": int(repeat.sum() - new.sum()),
+        "customers_after_calibration": int((~acquired).sum()),
+        "calibration_end": str(np.datetime64(cal_end, "D")),
+        "time_unit": time_unit,
+    }
+    return summary

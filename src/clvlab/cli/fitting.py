@@ -29,6 +29,14 @@ TRANSACTION_MODELS: tuple[str, ...] = tuple(
     for name, cls in MODELS.items()
     if issubclass(cls, BuyTillYouDieModel) and not issubclass(cls, DiscreteBuyTillYouDieModel)
 )
+#: Discrete-time models (BG/BB), fitted to a log's opportunities (``--time-unit``).
+DISCRETE_MODELS: tuple[str, ...] = tuple(
+    name for name, cls in MODELS.items() if issubclass(cls, DiscreteBuyTillYouDieModel)
+)
+#: The spend model, fitted to the repeat buyers' mean spend.
+SPEND_MODEL = "gamma-gamma"
+#: Every model ``clvlab fit`` can fit to a log (sBG needs cohort counts, not a log).
+LOG_MODELS: tuple[str, ...] = (*TRANSACTION_MODELS, *DISCRETE_MODELS, SPEND_MODEL)
 
 HEARTBEAT_SECONDS = 30.0
 """How often a fit says it is still running when standard error is not a terminal (a log
@@ -36,15 +44,15 @@ file), where progress bars show only their final state."""
 
 
 def add_model_arguments(
-    parser: argparse.ArgumentParser, methods: Sequence[str], default_method: str = "mle"
+    parser: argparse.ArgumentParser,
+    methods: Sequence[str],
+    default_method: str = "mle",
+    models: Sequence[str] = TRANSACTION_MODELS,
+    help_text: str = "transaction model (default bg-nbd)",
 ) -> None:
-    """``--model``, ``--method`` and the sampler options ``--draws --tune --chains --seed``."""
-    parser.add_argument(
-        "--model",
-        choices=TRANSACTION_MODELS,
-        default="bg-nbd",
-        help="transaction model (default bg-nbd)",
-    )
+    """``--model`` (one of ``models``), ``--method`` and the sampler options ``--draws
+    --tune --chains --seed``."""
+    parser.add_argument("--model", choices=list(models), default="bg-nbd", help=help_text)
     add_method_arguments(parser, methods, default_method)
 
 

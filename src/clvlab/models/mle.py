@@ -184,9 +184,7 @@ def maximize_likelihood(
         point=point,
         standard_errors=None
         if covariance is None
-        else pd.Series(
-            layout.slope(point) * np.sqrt(np.diag(covariance)), index=labels, name="se"
-        ),
+        else pd.Series(layout.slope(point) * np.sqrt(np.diag(covariance)), index=labels, name="se"),
         covariance=None
         if covariance is None
         else pd.DataFrame(covariance, index=labels, columns=labels),

@@ -258,9 +258,7 @@ def normal_approximation(
             "estimates; the normal approximation needs a fit by method='mle'."
         )
     point = {name: model.posterior[name].to_numpy()[0, 0] for name in model.layout.names}
-    draws = normal_approximation_draws(
-        model.layout, point, model.covariance_, n_draws, random_seed
-    )
+    draws = normal_approximation_draws(model.layout, point, model.covariance_, n_draws, random_seed)
     posterior = xr.Dataset(
         {
             p.name: (("chain", "draw", *p.dims), draws[p.name][None])
