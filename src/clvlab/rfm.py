@@ -201,29 +201,8 @@ def summarize(
     amount = amount if amount and amount in log.columns else None
     customers, codes, days, summed, merged = _merged_days(log, customer, date, amount)
 
-    cal_end = day_number(calibration_end) if calibration_end is not None else int(days.max())
-    obs_end = day_number(observation_end) if observation_end is not None else None
-    if obs_end is not None and obs_end < cal_end:
-        raise DataValidationError(
-            f"observation_end {observation_end} is before calibration_end {calibration_end}; "
-            "the holdout period must follow the calibration period"
-        )
     last_day = int(days.max())
-    warn_after_last_purchase(
-        "calibration_end",
-        cal_end,
-        last_day,
-        "T counts those days as time without purchases, which makes customers look "
-        "inactive; if the log ends earlier, set calibration_end to its end",
-    )
-    if obs_end is not None:
-        warn_after_last_purchase(
-            "observation_end",
-            obs_end,
-            last_day,
-            "the holdout period counts those days as time without purchases; if the log "
-            "ends earlier, set observation_end to its end",
-        )
+    cal_end, obs_end = period_ends(calibration_end, observation_end, last_day)
 
     n = len(customers)
     # Days are sorted within each customer, so the first row of a customer is its first day.
@@ -279,6 +258,43 @@ def day_number(value: str | pd.Timestamp) -> int:
     if pd.isna(timestamp):
         raise DataValidationError(f"cannot read {value!r} as a date: it is empty")
     return int(np.datetime64(timestamp.date(), "D").astype(np.int64))
+
+
+def period_ends(
+    calibration_end: str | pd.Timestamp | None,
+    observation_end: str | pd.Timestamp | None,
+    last_day: int,
+    *,
+    stacklevel: int = 4,
+) -> tuple[int, int | None]:
+    """The calibration and observation ends as day numbers (the calibration end defaults to
+    ``last_day``, the log's last purchase day), checked for order; warns when either lies
+    after ``last_day`` (days without purchases that the log may simply not cover)."""
+    cal_end = day_number(calibration_end) if calibration_end is not None else last_day
+    obs_end = day_number(observation_end) if observation_end is not None else None
+    if obs_end is not None and obs_end < cal_end:
+        raise DataValidationError(
+            f"observation_end {observation_end} is before calibration_end {calibration_end}; "
+            "the holdout period must follow the calibration period"
+        )
+    warn_after_last_purchase(
+        "calibration_end",
+        cal_end,
+        last_day,
+        "T counts those days as time without purchases, which makes customers look "
+        "inactive; if the log ends earlier, set calibration_end to its end",
+        stacklevel=stacklevel,
+    )
+    if obs_end is not None:
+        warn_after_last_purchase(
+            "observation_end",
+            obs_end,
+            last_day,
+            "the holdout period counts those days as time without purchases; if the log "
+            "ends earlier, set observation_end to its end",
+            stacklevel=stacklevel,
+        )
+    return cal_end, obs_end
 
 
 def warn_after_last_purchase(

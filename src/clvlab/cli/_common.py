@@ -125,3 +125,28 @@ def add_period_arguments(parser: argparse.ArgumentParser, *, holdout: bool) -> N
         default="W",
         help="unit of recency and T: D days, W weeks (default W)",
     )
+
+
+def add_value_arguments(parser: argparse.ArgumentParser, *, unit: str = "time units") -> None:
+    """``--horizon`` (in ``unit``), ``--discount-rate`` (annual) and ``--margin`` of a CLV."""
+    parser.add_argument(
+        "--horizon",
+        type=checks.positive_float,
+        default=52.0,
+        metavar="T",
+        help=f"CLV horizon in {unit} (default 52)",
+    )
+    parser.add_argument(
+        "--discount-rate",
+        type=checks.non_negative_float,
+        default=0.1,
+        metavar="RATE",
+        help="annual discount rate (default 0.1 = 10%% a year)",
+    )
+    parser.add_argument(
+        "--margin",
+        type=checks.non_negative_float,
+        default=1.0,
+        metavar="SHARE",
+        help="profit share of revenue (default 1.0)",
+    )

@@ -21,7 +21,12 @@ import time
 
 from clvlab import clv, rfm
 from clvlab.cli import checks
-from clvlab.cli._common import add_log_arguments, add_period_arguments, load_log
+from clvlab.cli._common import (
+    add_log_arguments,
+    add_period_arguments,
+    add_value_arguments,
+    load_log,
+)
 from clvlab.cli.fitting import add_model_arguments, fit_quietly, progress
 from clvlab.cli.output import write_files
 from clvlab.errors import DataValidationError
@@ -51,27 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_log_arguments(parser)
     add_period_arguments(parser, holdout=False)
     add_model_arguments(parser, ("mle", "nuts"))
-    parser.add_argument(
-        "--horizon",
-        type=checks.positive_float,
-        default=52.0,
-        metavar="T",
-        help="horizon in time units (default 52)",
-    )
-    parser.add_argument(
-        "--discount-rate",
-        type=checks.non_negative_float,
-        default=0.1,
-        metavar="RATE",
-        help="annual discount rate (default 0.1 = 10%% a year)",
-    )
-    parser.add_argument(
-        "--margin",
-        type=checks.non_negative_float,
-        default=1.0,
-        metavar="SHARE",
-        help="profit share of revenue (default 1.0)",
-    )
+    add_value_arguments(parser)
     parser.add_argument(
         "--out",
         type=checks.output_file,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from clvlab import report
 from clvlab.cli import checks
+from clvlab.cli._common import add_value_arguments
 from clvlab.cli.fitting import TRANSACTION_MODELS, progress
 from clvlab.cli.output import write_files
 from clvlab.errors import ClvlabError
@@ -100,27 +101,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default="en",
         help="language of phase names and recommended measures (default en)",
     )
-    parser.add_argument(
-        "--horizon",
-        type=checks.positive_float,
-        default=52.0,
-        metavar="WEEKS",
-        help="CLV horizon in weeks (default 52)",
-    )
-    parser.add_argument(
-        "--discount-rate",
-        type=checks.non_negative_float,
-        default=0.1,
-        metavar="RATE",
-        help="annual discount rate (default 0.1 = 10%% a year)",
-    )
-    parser.add_argument(
-        "--margin",
-        type=checks.non_negative_float,
-        default=1.0,
-        metavar="SHARE",
-        help="profit share of revenue (default 1.0)",
-    )
+    add_value_arguments(parser, unit="weeks")
     parser.add_argument(
         "--encoding",
         type=checks.encoding,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from clvlab.engines.sources import lazy
 from clvlab.errors import DataValidationError
-from clvlab.rfm import _days_per_unit, day_number, warn_after_last_purchase
+from clvlab.rfm import _days_per_unit, period_ends
 
 #: Column of the compressed table with the number of customers per (x, t_x, T) row.
 COUNT_COLUMN = "customers"
@@ -152,30 +152,7 @@ def _periods(
     if not profile["rows"]:
         raise DataValidationError("the transaction log has no rows: nothing to summarise")
     last_day = profile["last_day"]
-    cal_end = day_number(calibration_end) if calibration_end is not None else last_day
-    obs_end = day_number(observation_end) if observation_end is not None else None
-    if obs_end is not None and obs_end < cal_end:
-        raise DataValidationError(
-            f"observation_end {observation_end} is before calibration_end {calibration_end}; "
-            "the holdout period must follow the calibration period"
-        )
-    warn_after_last_purchase(
-        "calibration_end",
-        cal_end,
-        last_day,
-        "T counts those days as time without purchases, which makes customers look "
-        "inactive; if the log ends earlier, set calibration_end to its end",
-        stacklevel=5,
-    )
-    if obs_end is not None:
-        warn_after_last_purchase(
-            "observation_end",
-            obs_end,
-            last_day,
-            "the holdout period counts those days as time without purchases; if the log "
-            "ends earlier, set observation_end to its end",
-            stacklevel=5,
-        )
+    cal_end, obs_end = period_ends(calibration_end, observation_end, last_day, stacklevel=7)
     if profile["first_day"] > cal_end:
         raise DataValidationError(
             f"no customer bought on or before calibration_end {calibration_end}; the first "
