@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+from clvlab import phases
 from clvlab.datasets import data_path
 from clvlab.errors import DataValidationError
 
@@ -52,6 +54,7 @@ __all__ = [
     "load_catalog",
     "phase_table",
     "recommended_measures",
+    "with_measures",
 ]
 
 
@@ -568,3 +571,49 @@ def recommended_measures(
 def _label(key: str, language: str) -> str:
     labels = {"canonical": {"en": "canonical phase", "de": "kanonische Phase"}}
     return labels[key][_check_language(language)]
+
+
+def with_measures(table: pd.DataFrame, framework: str, language: str) -> pd.DataFrame:
+    """The phase table with each phase's name and the framework's measures for it.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`clvlab.phases.assign_phases`.
+    framework : str
+        A framework id of the phase catalog.
+    language : {"en", "de"}
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``phase``, ``phase_name``, ``recommended_measures`` (joined with
+        "; ", empty where the framework has none for the phase, with a warning), then the
+        other columns of ``table``.
+    """
+    catalog = load_catalog()
+    names = {o.id: o.name(language) for o in catalog.operational}
+    measures = {
+        phase: "; ".join(
+            recommended_measures(phase, framework, catalog=catalog, language=language)["measure"]
+        )
+        for phase in phases.PHASES
+    }
+    present = table["phase"].astype(str)
+    missing = sorted(set(present[present.map(measures) == ""]))
+    if missing:
+        warnings.warn(
+            f"framework {framework!r} recommends no measures for the phases {missing}; "
+            "choose another framework",
+            UserWarning,
+            stacklevel=2,
+        )
+    front = pd.DataFrame(
+        {
+            "customer_id": table["customer_id"],
+            "phase": present,
+            "phase_name": present.map(names),
+            "recommended_measures": present.map(measures),
+        }
+    )
+    return pd.concat([front, table.drop(columns=["customer_id", "phase"])], axis=1)

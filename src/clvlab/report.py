@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab import columns, transactions
+from clvlab import columns, lifecycle, transactions
 from clvlab.errors import DataValidationError
 from clvlab.transactions import ValidationReport
 
@@ -250,9 +250,8 @@ def customer_table(values: pd.DataFrame, phase_table: pd.DataFrame, language: st
     ValueError
         The two tables do not hold the same customers.
     """
-    from clvlab.cli.phases import with_measures  # the measures as `clvlab phases` writes them
 
-    measures = with_measures(phase_table, FRAMEWORK, language)
+    measures = lifecycle.with_measures(phase_table, FRAMEWORK, language)
     if set(values["customer_id"]) != set(measures["customer_id"]):
         raise ValueError("the CLV and phase tables hold different customers")
     table = values.merge(measures[["customer_id", "phase", "recommended_measures"]])

@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
-
-import pandas as pd
 
 from clvlab import lifecycle, phases
 from clvlab.cli import checks
@@ -97,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     )
     table = phases.assign_phases(log, args.as_of, rules=rules)
     if args.out:
-        per_customer = with_measures(table, args.framework, args.language)
+        per_customer = lifecycle.with_measures(table, args.framework, args.language)
         write_files({args.out: lambda path: per_customer.to_csv(path, index=False)})
         print(f"wrote {len(per_customer):,} customers to {args.out}", file=sys.stderr)
     counts = {p: int(n) for p, n in table["phase"].value_counts().reindex(phases.PHASES).items()}
@@ -118,51 +115,3 @@ def run(args: argparse.Namespace) -> int:
         f"{used['at_risk_days']:g}, lapsed after {used['lapsed_days']:g}"
     )
     return 0
-
-
-def with_measures(table: pd.DataFrame, framework: str, language: str) -> pd.DataFrame:
-    """The phase table with each phase's name and the framework's measures for it.
-
-    Parameters
-    ----------
-    table : DataFrame
-        From :func:`clvlab.phases.assign_phases`.
-    framework : str
-        A framework id of the phase catalog.
-    language : {"en", "de"}
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id``, ``phase``, ``phase_name``, ``recommended_measures`` (joined with
-        "; ", empty where the framework has none for the phase, with a warning), then the
-        other columns of ``table``.
-    """
-    catalog = lifecycle.load_catalog()
-    names = {o.id: o.name(language) for o in catalog.operational}
-    measures = {
-        phase: "; ".join(
-            lifecycle.recommended_measures(phase, framework, catalog=catalog, language=language)[
-                "measure"
-            ]
-        )
-        for phase in phases.PHASES
-    }
-    present = table["phase"].astype(str)
-    missing = sorted(set(present[present.map(measures) == ""]))
-    if missing:
-        warnings.warn(
-            f"framework {framework!r} recommends no measures for the phases {missing}; "
-            "choose another framework",
-            UserWarning,
-            stacklevel=2,
-        )
-    front = pd.DataFrame(
-        {
-            "customer_id": table["customer_id"],
-            "phase": present,
-            "phase_name": present.map(names),
-            "recommended_measures": present.map(measures),
-        }
-    )
-    return pd.concat([front, table.drop(columns=["customer_id", "phase"])], axis=1)
