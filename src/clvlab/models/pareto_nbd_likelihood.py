@@ -164,7 +164,7 @@ def quadrature_rules(tiers=NODE_TIERS) -> tuple[np.ndarray, ...]:
 _RULES = quadrature_rules()
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _g(d, omp, q, rho0, n, e0):
     """g(delta) = (1-p) delta - q log1p(rho0 expm1(delta)) [+ n log(expm1(delta) + e0)]."""
     value = omp * d - q * math.log1p(rho0 * math.expm1(d))
@@ -174,7 +174,7 @@ def _g(d, omp, q, rho0, n, e0):
     return value
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True)
 def _dg(d, omp, q, rho0, n, e0):
     """g'(delta) = (1-p) - q rho [+ n e^delta / (expm1(delta) + e0)],
     rho = rho0 e^delta / (1 - rho0 + rho0 e^delta)."""
