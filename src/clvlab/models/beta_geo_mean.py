@@ -125,9 +125,7 @@ _WG = np.array(
 )
 
 
-# The small helpers are ordinary numba calls (LLVM inlines them), not inline="always": numba's
-# own inlining retypes every copy and roughly doubled the compile time on an empty cache.
-@numba.njit
+@numba.njit(cache=True)
 def _log_sigmoid(y):
     """ln(1 / (1 + e^-y)) without overflow."""
     if y >= 0.0:
@@ -135,7 +133,7 @@ def _log_sigmoid(y):
     return y - math.log1p(math.exp(y))
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _log_integrand(y, a, b, r, k):
     """G(y) = a ln sigma(y) + b ln sigma(-y) + ln q1(v) + ln q2(x)."""
     log_p = _log_sigmoid(y)
@@ -147,7 +145,7 @@ def _log_integrand(y, a, b, r, k):
     return a * log_p + b * _log_sigmoid(-y) + math.log(q1) + math.log(q2)
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _slope_factor(y, a, b, r, k):
     """a + phi(y) - b e^y, which has the sign of G'(y); phi = d ln h / d ln p."""
     v = k * math.exp(_log_sigmoid(y))
@@ -197,7 +195,7 @@ def _cut(y_m, g_m, direction, scale, a, b, r, k):
     return outer
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _kronrod(lo, hi, g_m, a, b, r, k):
     """(15-point Kronrod, 7-point Gauss) estimates of int_lo^hi e^(G - g_m)."""
     centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
@@ -264,8 +262,8 @@ def _mean_kernel(a, b, r, k, log_beta, out):
 
 @numba.njit(cache=True)
 def _sorted(values):
-    """The few ``values`` in ascending order (insertion sort: numba compiles ``np.sort``
-    in seconds, this in a fraction of one)."""
+    """A sorted copy of a few values (insertion sort: numba compiles it in a fraction of the
+    time its ``np.sort`` takes)."""
     out = values.copy()
     for i in range(1, out.size):
         value, j = out[i], i - 1
