@@ -441,3 +441,25 @@ def test_pytensor_jacobian_matches_gradient(compiled, realistic, pregrad):
     _, _, *expected = compiled(*data.T, *(np.full(len(data), v) for v in MLE))
     for k in range(4):
         np.testing.assert_allclose(got[k], expected[k], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_numba_compiled_graph_reuses_the_numpy_kernel():
+    """PyMC compiles the density with PyTensor's numba back end. Scalar parameters against
+    data vectors (as in the PyMC model) give numpy's values and summed gradient, and the
+    kernel runs with the numpy path's signature: compiled (or loaded from numba's cache)
+    once, not once more inside PyTensor's code (which took seconds on a first run)."""
+    pytensor = pytest.importorskip("pytensor")
+    pt = pytest.importorskip("pytensor.tensor")
+
+    x, t_x, T = np.array([0.0, 2.0, 26.0]), np.array([0.0, 10.5, 30.857]), np.full(3, 38.86)
+    params = pt.dscalars("r", "alpha", "s", "beta")
+    ll = pnl.log_likelihood(x, t_x, T, *params, xp=pt).sum()
+    with pytensor.config.change_flags(numba__cache=False):  # compile here, not load
+        fn = pytensor.function(params, [ll, *pytensor.grad(ll, list(params))], mode="NUMBA")
+    value, *grads = fn(*MLE)
+    np.testing.assert_allclose(value, pnl.log_likelihood(x, t_x, T, *MLE).sum(), rtol=1e-13)
+    expected = pnl.log_likelihood_gradient(x, t_x, T, *MLE)
+    for got, name in zip(grads, ("r", "alpha", "s", "beta"), strict=True):
+        np.testing.assert_allclose(got, expected[name].sum(), rtol=1e-12)
+    assert len(pnl._log_integral_kernel.signatures) == 1, pnl._log_integral_kernel.signatures

@@ -143,7 +143,12 @@ NODE_TIERS = ((0.35, 4), (1.6, 6), (4.0, 8), (7.5, 10), (12.0, 12), (24.0, 16), 
 
 def quadrature_rules(tiers=NODE_TIERS) -> tuple[np.ndarray, ...]:
     """Tables for :func:`_log_integral_kernel`: tier limits, node counts, and
-    Gauss-Legendre nodes and weights on [0, 1] (one row per tier, zero-padded)."""
+    Gauss-Legendre nodes and weights on [0, 1] (one row per tier, zero-padded).
+
+    The arrays are read-only, as numba types the copy that compiled PyTensor code holds as a
+    constant: numpy and PyTensor then call the kernel with one signature, compiled (or
+    loaded from numba's cache) once.
+    """
     limits = np.array([limit for limit, _ in tiers], dtype=np.float64)
     counts = np.array([n for _, n in tiers], dtype=np.int64)
     nodes = np.zeros((len(tiers), counts.max()))
@@ -151,6 +156,8 @@ def quadrature_rules(tiers=NODE_TIERS) -> tuple[np.ndarray, ...]:
     for i, n in enumerate(counts):
         t, w = np.polynomial.legendre.leggauss(int(n))
         nodes[i, :n], weights[i, :n] = (t + 1.0) / 2.0, w / 2.0
+    for table in (limits, counts, nodes, weights):
+        table.flags.writeable = False
     return limits, counts, nodes, weights
 
 
@@ -258,10 +265,13 @@ def _side(d_m, end, g_m, omp, q, rho0, n, e0, rules, moments):
 
 
 @numba.njit(cache=True)
-def _log_integral_kernel(t_x, T, a, alpha, s, beta, n, rules, value, grad, with_gradient):
-    """value[i] = log int_{t_x}^T tau^n (alpha+tau)^-a (beta+tau)^-(s+1) dtau and, if asked
-    (n = 0 only), grad[i] = its derivatives w.r.t. (a, alpha, s, beta); -inf (gradient 0)
-    when t_x = T."""
+def _log_integral_kernel(t_x, T, a, alpha, s, beta, n, rules, value, grad):
+    """value[i] = log int_{t_x}^T tau^n (alpha+tau)^-a (beta+tau)^-(s+1) dtau and, if
+    ``grad`` has a column per customer (shape (4, size); (4, 0) skips it; n = 0 only),
+    grad[:, i] = its derivatives w.r.t. (a, alpha, s, beta); -inf (gradient 0) when t_x = T.
+    One signature for all callers: 1-d float64 arrays (C order, writeable), read-only rules.
+    """
+    with_gradient = grad.shape[1] > 0
     moments = np.zeros(4)
     for i in range(t_x.size):
         swap = alpha[i] > beta[i]
@@ -277,7 +287,7 @@ def _log_integral_kernel(t_x, T, a, alpha, s, beta, n, rules, value, grad, with_
         if not length > 0.0:
             value[i] = -math.inf
             if with_gradient:
-                grad[i, :] = 0.0
+                grad[:, i] = 0.0
             continue
         # the mode of the concave g: where rho = (1-p)/q, if that is to the right of 0
         rho_star, d_m = omp / q, 0.0
@@ -305,9 +315,9 @@ def _log_integral_kernel(t_x, T, a, alpha, s, beta, n, rules, value, grad, with_
         d_c = omp / cx + d_rho0 / dx + at_end * (1.0 / (c + T[i]) - 1.0 / cx)
         d_d = -q / dx - d_rho0 * rho0 / dx
         if swap:  # c = beta, d = alpha, 1 - p = -s, q = a
-            grad[i, 0], grad[i, 1], grad[i, 2], grad[i, 3] = d_q, d_d, -d_omp, d_c
+            grad[0, i], grad[1, i], grad[2, i], grad[3, i] = d_q, d_d, -d_omp, d_c
         else:  # c = alpha, d = beta, 1 - p = 1 - a, q = s + 1
-            grad[i, 0], grad[i, 1], grad[i, 2], grad[i, 3] = -d_omp, d_c, d_q, d_d
+            grad[0, i], grad[1, i], grad[2, i], grad[3, i] = -d_omp, d_c, d_q, d_d
 
 
 def log_integral(t_x, T, a, alpha, s, beta, *, n=0, with_gradient=False, rules=_RULES):
@@ -340,18 +350,29 @@ def log_integral(t_x, T, a, alpha, s, beta, *, n=0, with_gradient=False, rules=_
     shape = arrays[0].shape
     flat = [np.array(v, order="C").ravel() for v in arrays]  # writeable copies for numba
     value = np.empty(flat[0].size)
-    grad = np.empty((flat[0].size if with_gradient else 0, 4))
+    grad = np.empty((4, flat[0].size if with_gradient else 0))
     if with_gradient and n != 0:
         raise ValueError("the gradient of log_integral is implemented for n = 0 only.")
-    _log_integral_kernel(*flat, float(n), rules, value, grad, with_gradient)
+    _log_integral_kernel(*flat, float(n), rules, value, grad)
     if with_gradient:
-        return value.reshape(shape), grad.reshape((*shape, 4))
+        return value.reshape(shape), np.moveaxis(grad.reshape((4, *shape)), 0, -1)
     return value.reshape(shape)
 
 
 # ----------------------------------------------------------------------------------------
 # pytensor: the kernel as an Op whose gradient is its second output
 # ----------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _expanded(v, size):
+    """``v`` (``size`` values, or one to repeat) as a new 1-d float64 array of ``size``."""
+    flat = v.ravel()
+    step = 1 if flat.size == size else 0
+    out = np.empty(size)
+    for i in range(size):
+        out[i] = flat[i * step]
+    return out
 
 
 @functools.cache
@@ -366,8 +387,10 @@ def _log_integral_op():
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
     class LogIntegral(Op):
-        """``log_integral`` of six tensors of one shape; outputs the value and its
-        derivatives w.r.t. ``a, alpha, s, beta`` (used by the gradient)."""
+        """``log_integral`` of six tensors; outputs the value and its derivatives w.r.t.
+        ``a, alpha, s, beta`` (used by the gradient), all shaped like ``t_x``. Each other
+        input has the shape of ``t_x`` or is a scalar (repeated inside the Op, so that the
+        graph needs no broadcast copies of the parameters)."""
 
         __props__ = ()
 
@@ -388,7 +411,11 @@ def _log_integral_op():
             if not all(isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
                 raise NotImplementedError("second derivatives of the Pareto/NBD integral")
             data = [grad_undefined(self, i, inputs[i], "data, not a parameter") for i in (0, 1)]
-            return [*data, *(output_grads[0] * derivative for derivative in outputs[1:])]
+            parameters = []
+            for value, derivative in zip(inputs[2:], outputs[1:], strict=True):
+                contribution = output_grads[0] * derivative
+                parameters.append(contribution.sum() if value.ndim == 0 else contribution)
+            return [*data, *parameters]
 
         def __reduce__(self):  # picklable although the class is local
             return (_log_integral_op, ())
@@ -399,32 +426,33 @@ def _log_integral_op():
 
     @register_funcify_default_op_cache_key(LogIntegral)
     def _numba_funcify(op, node, **kwargs):
-        # PyMC compiles to numba by default: call the kernel from compiled code directly
+        # PyMC compiles to numba by default: call the kernel from compiled code, with the
+        # numpy path's argument types, so that numba compiles (or loads) it only once
         rules = _RULES
 
         @numba.njit
         def log_integral_numba(t_x, T, a, alpha, s, beta):
-            value, grad = np.empty(t_x.size), np.empty((t_x.size, 4))
+            size = t_x.size
+            value, grad = np.empty(size), np.empty((4, size))
             _log_integral_kernel(
-                np.ascontiguousarray(t_x).ravel(),
-                np.ascontiguousarray(T).ravel(),
-                np.ascontiguousarray(a).ravel(),
-                np.ascontiguousarray(alpha).ravel(),
-                np.ascontiguousarray(s).ravel(),
-                np.ascontiguousarray(beta).ravel(),
+                _expanded(t_x, size),
+                _expanded(T, size),
+                _expanded(a, size),
+                _expanded(alpha, size),
+                _expanded(s, size),
+                _expanded(beta, size),
                 0.0,
                 rules,
                 value,
                 grad,
-                True,
             )
             shape = t_x.shape
             return (
                 value.reshape(shape),
-                np.ascontiguousarray(grad[:, 0]).reshape(shape),
-                np.ascontiguousarray(grad[:, 1]).reshape(shape),
-                np.ascontiguousarray(grad[:, 2]).reshape(shape),
-                np.ascontiguousarray(grad[:, 3]).reshape(shape),
+                grad[0].reshape(shape),
+                grad[1].reshape(shape),
+                grad[2].reshape(shape),
+                grad[3].reshape(shape),
             )
 
         return log_integral_numba
@@ -435,7 +463,12 @@ def _log_integral_op():
 def _log_integral_tensor(t_x, T, a, alpha, s, beta):
     import pytensor.tensor as pt
 
-    return _log_integral_op()(*pt.broadcast_arrays(t_x, T, a, alpha, s, beta))[0]
+    # t_x and the inputs with dimensions broadcast to one shape; scalars stay scalars
+    args = [pt.as_tensor_variable(v) for v in (t_x, T, a, alpha, s, beta)]
+    shaped = [k for k, v in enumerate(args) if k == 0 or v.ndim > 0]
+    for k, v in zip(shaped, pt.broadcast_arrays(*(args[k] for k in shaped)), strict=True):
+        args[k] = v
+    return _log_integral_op()(*args)[0]
 
 
 # ----------------------------------------------------------------------------------------
