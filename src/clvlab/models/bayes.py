@@ -67,9 +67,7 @@ def build_pymc_model(
             params[parameter.name] = dist(parameter.name, **spec)
         linked = layout.link(params, compressed.values, pt)
         loglik = model._log_likelihood(compressed.values, linked, pt)
-        # a weighted sum rather than pt.dot, which PyTensor's numba back end compiles as a
-        # matrix product (seconds on a first run); the sum fuses with the likelihood
-        pm.Potential("log_likelihood", (compressed.weights * loglik).sum())
+        pm.Potential("log_likelihood", pt.dot(compressed.weights, loglik))
     return pymc_model
 
 

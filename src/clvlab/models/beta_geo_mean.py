@@ -242,22 +242,29 @@ def _series(a, b, r, k, n_terms, cumulative):
 
 
 @numba.njit(cache=True)
-def _mean_kernel(a, b, r, k, log_beta, out):
-    """out[i] = E[X(t)] by the positive series where it is short, else by quadrature."""
-    lo_stack = np.empty(_MAX_PANELS)
-    hi_stack = np.empty(_MAX_PANELS)
-    points = np.empty(6)
+def _series_kernel(a, b, r, k, out):
+    """out[i] = E[X(t)] by the positive series where it is short; NaN where it would take
+    more than _MAX_TERMS terms (left to :func:`_quadrature_kernel`)."""
     cumulative = np.empty(_MAX_TERMS)
     for i in range(a.size):
         ai, bi, ri, ki = a[i], b[i], r[i], k[i]
         # terms to reach P(N > j) < e^-37: past the mean by 10 sd and the geometric tail
         mean = ri * ki
         n_terms = mean + 10.0 * math.sqrt(mean * (1.0 + ki)) + 37.0 / math.log1p(1.0 / ki) + 10
-        if n_terms <= _MAX_TERMS:
-            out[i] = _series(ai, bi, ri, ki, int(n_terms), cumulative)
-            continue
-        log_integral = _log_quadrature(ai, bi, ri, ki, lo_stack, hi_stack, points)
-        out[i] = math.exp(math.log(ri) + math.log(ki) - log_beta[i] + log_integral)
+        short = n_terms <= _MAX_TERMS
+        out[i] = _series(ai, bi, ri, ki, int(n_terms), cumulative) if short else np.nan
+
+
+@numba.njit(cache=True)
+def _quadrature_kernel(a, b, r, k, log_beta, out):
+    """out[i] = E[X(t)] by the adaptive quadrature (a separate kernel: numba compiles it
+    only for data that need it)."""
+    lo_stack = np.empty(_MAX_PANELS)
+    hi_stack = np.empty(_MAX_PANELS)
+    points = np.empty(6)
+    for i in range(a.size):
+        log_integral = _log_quadrature(a[i], b[i], r[i], k[i], lo_stack, hi_stack, points)
+        out[i] = math.exp(math.log(r[i]) + math.log(k[i]) - log_beta[i] + log_integral)
 
 
 @numba.njit(cache=True)
@@ -345,7 +352,15 @@ def expected_purchases_alive(
     inside = (k > 0.0) & np.isfinite(k)
     mean = np.empty(int(inside.sum()))
     a_in, b_in = a_[inside], b_[inside]
-    _mean_kernel(a_in, b_in, r_[inside], k[inside], scipy.special.betaln(a_in, b_in), mean)
+    r_in, k_in = r_[inside], k[inside]
+    _series_kernel(a_in, b_in, r_in, k_in, mean)
+    long = np.isnan(mean)  # the series would be too long: quadrature
+    if long.any():
+        a_long, b_long = a_in[long], b_in[long]
+        quadrature = np.empty(a_long.size)
+        log_beta = scipy.special.betaln(a_long, b_long)
+        _quadrature_kernel(a_long, b_long, r_in[long], k_in[long], log_beta, quadrature)
+        mean[long] = quadrature
     with np.errstate(divide="ignore"):
         limit = np.where(a_ > 1.0, (a_ + b_ - 1.0) / np.maximum(a_ - 1.0, 1e-300), np.inf)
     value = np.where(k > 0.0, limit, 0.0)  # t = 0: nothing yet; t = inf: E[1/p]
