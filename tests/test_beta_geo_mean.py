@@ -178,3 +178,14 @@ def test_series_and_quadrature_agree_where_both_apply():
         quadrature = np.exp(np.log(r * k) - betaln(a, b) + log_integral)
         # quadrature: up to 1e-10 where ln B(a, b) is large (a, b ~ 1e4), else 1e-13
         assert series == pytest.approx(quadrature, rel=1e-9), (a, b, r, k)
+
+
+def test_panel_edges_sorted_like_numpy():
+    """The quadrature's panel edges are sorted by a small insertion sort (quick to compile)."""
+    from clvlab.models.beta_geo_mean import _sorted
+
+    rng = np.random.default_rng(0)
+    for size in range(7):
+        values = rng.normal(size=size)
+        values[: size // 2] = 0.0  # ties, as at y = 0 and the mode
+        np.testing.assert_array_equal(_sorted(values), np.sort(values))
