@@ -34,7 +34,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from clvlab.engines.sources import lazy
+from clvlab.engines.sources import customer_slices, lazy
 from clvlab.errors import DataValidationError
 from clvlab.rfm import _days_per_unit, period_ends
 
@@ -91,11 +91,11 @@ class Periods:
         }
 
 
-def _purchases(
+def _log(
     log: Any, customer: str, date: str, amount: str | None
-) -> tuple[nw.LazyFrame, str, bool]:
-    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date), ``stamp``
-    (the date as given) and ``amount``; the engine; whether there is an amount column."""
+) -> tuple[nw.LazyFrame, str, str | None]:
+    """The log as a narwhals frame, its engine and the amount column (``None`` without
+    one), after checking the columns."""
     frame, engine = lazy(log, text_columns=(customer,))
     schema = frame.collect_schema()
     amount = amount if amount and amount in schema else None
@@ -110,6 +110,12 @@ def _purchases(
         raise DataValidationError(
             f"column '{date}' holds {schema[date]}, not dates; run {validator} on the log first"
         )
+    return frame, engine, amount
+
+
+def _purchases(frame: nw.LazyFrame, customer: str, date: str, amount: str | None) -> nw.LazyFrame:
+    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date), ``stamp``
+    (the date as given) and ``amount``."""
     columns = {
         "customer_id": nw.col(customer).cast(nw.String),
         "day": nw.col(date).cast(nw.Date),
@@ -117,7 +123,7 @@ def _purchases(
     }
     if amount:
         columns["amount"] = nw.col(amount).cast(nw.Float64)
-    return frame.select(**columns), engine, amount is not None
+    return frame.select(**columns)
 
 
 def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
@@ -230,10 +236,17 @@ def _prepare(
     amount: str | None,
 ) -> tuple[nw.LazyFrame, Periods, str, bool]:
     """The per-customer frame, the checked periods, the engine, whether there are amounts
-    (the profile query runs here)."""
-    purchases, engine, has_amount = _purchases(log, customer, date, amount)
-    periods = _periods(engine, _profile(purchases), calibration_end, observation_end, time_unit)
-    return _customers(purchases, periods, has_amount), periods, engine, has_amount
+    (the profile query runs here). A DuckDB log too large for memory is summarised in
+    slices of customers (:func:`clvlab.engines.sources.customer_slices`)."""
+    frame, engine, amount = _log(log, customer, date, amount)
+    profile = _profile(_purchases(frame, customer, date, amount))
+    periods = _periods(engine, profile, calibration_end, observation_end, time_unit)
+    has_amount = amount is not None
+    slices = customer_slices(frame, customer, profile["rows"])
+    customers = [
+        _customers(_purchases(s, customer, date, amount), periods, has_amount) for s in slices
+    ]
+    return nw.concat(customers), periods, engine, has_amount
 
 
 def summarize(
