@@ -146,7 +146,7 @@ def _user_stacklevel() -> int:
     """The ``stacklevel`` of :func:`clvlab.rfm.period_ends` called from :func:`_periods`
     that points a warning at the first caller outside clvlab (the user's
     ``rfm.summarize`` or ``engines.summary.summarize``, whichever they called)."""
-    level, frame = 3, sys._getframe(2)  # 3: _periods; frame: the caller of _periods
+    level, frame = 4, sys._getframe(2)  # the caller of _periods, 4 levels above the warning
     while frame is not None and frame.f_globals.get("__name__", "").startswith("clvlab"):
         level, frame = level + 1, frame.f_back
     return level
