@@ -114,13 +114,9 @@ def _log(
 
 
 def _purchases(frame: nw.LazyFrame, customer: str, date: str, amount: str | None) -> nw.LazyFrame:
-    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date), ``stamp``
-    (the date as given) and ``amount``."""
-    columns = {
-        "customer_id": nw.col(customer).cast(nw.String),
-        "day": nw.col(date).cast(nw.Date),
-        "stamp": nw.col(date),
-    }
+    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date) and
+    ``amount``."""
+    columns = {"customer_id": nw.col(customer).cast(nw.String), "day": nw.col(date).cast(nw.Date)}
     if amount:
         columns["amount"] = nw.col(amount).cast(nw.Float64)
     return frame.select(**columns)
@@ -192,9 +188,7 @@ def _customers(purchases: nw.LazyFrame, periods: Periods, has_amount: bool) -> n
     numbers), the amount up to it less the first day's, holdout days and amounts, purchase
     days and rows."""
     amount = {"amount": nw.col("amount").sum()} if has_amount else {}
-    days = purchases.group_by("customer_id", "day").agg(
-        nw.col("stamp").min(), rows=nw.len(), **amount
-    )
+    days = purchases.group_by("customer_id", "day").agg(rows=nw.len(), **amount)
     calibration = nw.col("day") <= _date(periods.calibration_end)
     sums = {
         "calibration_days": calibration.cast(nw.Int64).sum().cast(nw.Int64),
@@ -211,7 +205,7 @@ def _customers(purchases: nw.LazyFrame, periods: Periods, has_amount: bool) -> n
             sums["total_holdout"] = nw.when(holdout).then(nw.col("amount")).otherwise(0.0).sum()
     customers = days.group_by("customer_id").agg(
         first_day=nw.col("day").min(),
-        first_purchase=nw.col("stamp").min().dt.truncate("1d"),
+        first_purchase=nw.col("day").min().cast(nw.Datetime("us")),
         purchase_days=nw.len(),
         rows=nw.col("rows").sum().cast(nw.Int64),
         **sums,
