@@ -5,22 +5,28 @@ for every engine, in two passes over the log:
 
 1. A profile: rows, missing ids and dates, first and last purchase day (for the default
    calibration end, the warnings and the errors of the pandas path).
-2. Purchase days: rows of one customer on one calendar day merged (amounts added, rows
-   counted), then per customer, with :math:`d_0` the first purchase day and :math:`c` the
-   calibration end (days since 1970-01-01),
+2. Purchase days: rows of one customer on one calendar day (the engine's own date cast)
+   merged (amounts added, rows counted), then one aggregate per customer, with
+   :math:`d_0` the first purchase day, :math:`c` the calibration end and :math:`D` the
+   customer's purchase days up to :math:`c`:
 
    .. math::
 
-       x = \\#\\{d : d_0 < d \\le c\\}, \\quad
-       t_x = \\max\\{d - d_0 : d_0 < d \\le c\\} \\;(0 \\text{ if } x = 0), \\quad
-       T = c - d_0,
+       x = |D| - 1, \\quad
+       t_x = \\max D - d_0, \\quad
+       T = c - d_0, \\quad
+       \\bar z = \\Big(\\sum_{d \\in D} z_d - z_{d_0}\\Big) / x,
 
-   divided by the days of the time unit, and the monetary value the mean of the repeat
-   days' totals.
+   times divided by the days of the time unit. The first day's total :math:`z_{d_0}` is
+   the amount of the smallest (day, amount) pair, so no window function or join is
+   needed; :func:`compress` turns a written summary into the compressed table without
+   reading the log again.
 
-Day numbers come from the calendar fields (year, month, day) with H. Hinnant's
-``days_from_civil`` integer formula, which every engine evaluates exactly alike, so
-:math:`t_x` and :math:`T` agree to the last bit with the pandas summary.
+Day numbers come from the calendar fields (year, day of year) with the Gregorian leap-day
+count (:func:`civil_day`), which every engine evaluates exactly alike, so :math:`t_x` and
+:math:`T` agree to the last bit with the pandas summary; they are computed once per
+customer, not per row. A DuckDB log larger than its memory limit is summarised in slices
+of customers (:func:`clvlab.engines.sources.customer_slices`).
 """
 
 from __future__ import annotations
@@ -268,7 +274,8 @@ def summarize(
         The summary in the log's engine (lazy: nothing is computed until it is read), with
         the columns of :func:`clvlab.rfm.summarize` (``customer_id`` as text), sorted by
         ``customer_id``. Two aggregate queries run now: the profile of the log and its
-        checks. The counts that pandas puts in ``attrs`` come with :func:`compressed`.
+        checks. The counts that pandas puts in ``attrs`` come with :func:`compressed`;
+        :func:`compress` gives the compressed table of the written summary.
     """
     customers, periods, _, has_amount = _prepare(
         log, calibration_end, observation_end, time_unit, customer, date, amount
