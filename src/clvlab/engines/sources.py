@@ -32,7 +32,7 @@ BYTES_PER_ROW = 100
 """DuckDB memory per log row that the summary's grouped aggregates hold (measured: about
 95 bytes per purchase day, one purchase day per row in the worst case)."""
 
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
 
 
 def engine_of(log: Any) -> Engine:
@@ -129,7 +129,8 @@ def lazy(log: Any, text_columns: tuple[str, ...] = ()) -> tuple[nw.LazyFrame, En
 
 
 def duckdb_memory_limit(relation: Any) -> int:
-    """The ``memory_limit`` of the DuckDB connection that holds ``relation``, in bytes."""
+    """The ``memory_limit`` of the DuckDB connection that holds ``relation``, in bytes (as
+    DuckDB writes it, e.g. ``2.7 GiB``; no limit is about 16,384 PiB)."""
     (text,) = relation.query("r", "SELECT current_setting('memory_limit')").fetchall()[0]
     number, unit = re.fullmatch(r"([\d.]+)\s*(\w+)", text).groups()
     return int(float(number) * _UNITS[unit])
