@@ -22,3 +22,14 @@ def test_auto_takes_duckdb_for_folders_globs_and_large_files(tmp_path, monkeypat
 def test_engine_of_names_what_it_accepts():
     with pytest.raises(ValueError, match="pass a pandas DataFrame, a DuckDB relation"):
         sources.engine_of({"customer_id": [1]})
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"), [("3GB", 2.7 * 2**30), ("500KB", 488.2 * 2**10), ("-1", 2**64)]
+)
+def test_duckdb_memory_limit_is_read_in_bytes(setting, expected):
+    duckdb = pytest.importorskip("duckdb")
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{setting}'")
+    limit = sources.duckdb_memory_limit(connection.sql("SELECT 1"))
+    assert limit == pytest.approx(expected, rel=1e-3)

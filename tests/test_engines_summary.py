@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clvlab import rfm
+from clvlab.engines import sources
 from clvlab.engines import summary as engine
 from clvlab.errors import DataValidationError
 from clvlab.models import BetaGeo
@@ -147,6 +148,41 @@ def test_engine_errors_name_the_column_and_the_fix(cdnow_log):
 def test_calibration_end_after_the_log_is_warned_about(cdnow_log):
     with pytest.warns(UserWarning, match="calibration_end 1998-12-31 is 184 days after"):
         rfm.summarize(duckdb.from_df(cdnow_log), "1998-12-31", compressed=True)
+
+
+def test_warnings_point_at_the_callers_line(cdnow_log):
+    relation = duckdb.from_df(cdnow_log)
+    for summarize in (rfm.summarize, engine.summarize):  # public entry and engine module
+        with pytest.warns(UserWarning, match="calibration_end 1998-12-31") as caught:
+            summarize(relation, "1998-12-31")
+        assert caught[0].filename == __file__
+
+
+def test_compress_of_a_written_summary_is_the_compressed_log(cdnow_log, tmp_path):
+    relation = duckdb.from_df(cdnow_log)
+    path = tmp_path / "summary.parquet"
+    rfm.summarize(relation, CALIBRATION_END, OBSERVATION_END).write_parquet(str(path))
+    table = engine.compress(path)
+    want = engine.compressed(relation, CALIBRATION_END)
+    pd.testing.assert_frame_equal(table, want, check_like=False)
+    assert table.attrs == {"customers": 2357}
+    with pytest.raises(
+        DataValidationError, match=r"\['frequency', 'recency', 'T'\] not found.*compressed"
+    ):
+        engine.compress(cdnow_log)
+
+
+def test_a_log_beyond_duckdbs_memory_is_summarised_in_slices_of_customers(
+    cdnow_log, cdnow_days, cdnow_rfm, monkeypatch
+):
+    relation = duckdb.from_df(cdnow_log)
+    # Three slices: each row as large as a third of half the memory limit allows.
+    budget = sources.duckdb_memory_limit(relation) / 2
+    monkeypatch.setattr(sources, "BYTES_PER_ROW", 2.5 * budget / len(cdnow_log))
+    got = rfm.summarize(relation, CALIBRATION_END, OBSERVATION_END, time_unit="D")
+    assert got.sql_query().count("hash(") == 3
+    assert_same_summary(as_pandas(got), cdnow_days, unit_days=1)
+    assert_same_compressed(rfm.summarize(relation, CALIBRATION_END, compressed=True), cdnow_rfm)
 
 
 # ------------------------------------------------------------------- random logs

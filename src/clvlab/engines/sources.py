@@ -8,7 +8,9 @@ that reads every column as text (so customer ids keep their leading zeros).
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +27,12 @@ AUTO_DUCKDB_BYTES = 200 * 2**20
 """Files larger than this (200 MiB) are summarised by DuckDB under ``engine="auto"``."""
 
 _TEXT = (".csv", ".txt", ".tsv")
+
+BYTES_PER_ROW = 100
+"""DuckDB memory per log row that the summary's grouped aggregates hold (measured: about
+95 bytes per purchase day, one purchase day per row in the worst case)."""
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
 
 
 def engine_of(log: Any) -> Engine:
@@ -118,3 +126,29 @@ def lazy(log: Any, text_columns: tuple[str, ...] = ()) -> tuple[nw.LazyFrame, En
 
         log = duckdb.from_df(log)
     return nw.from_native(log), engine
+
+
+def duckdb_memory_limit(relation: Any) -> int:
+    """The ``memory_limit`` of the DuckDB connection that holds ``relation``, in bytes (as
+    DuckDB writes it, e.g. ``2.7 GiB``; no limit is about 16,384 PiB)."""
+    (text,) = relation.query("r", "SELECT current_setting('memory_limit')").fetchall()[0]
+    number, unit = re.fullmatch(r"([\d.]+)\s*(\w+)", text).groups()
+    return int(float(number) * _UNITS[unit])
+
+
+def customer_slices(frame: nw.LazyFrame, customer: str, rows: int) -> list[nw.LazyFrame]:
+    """``frame`` split by the hash of the ``customer`` column into slices whose grouped
+    aggregates fit in half of DuckDB's ``memory_limit`` (:data:`BYTES_PER_ROW` per row),
+    so that a log of any size is summarised slice after slice, in memory, rather than
+    spilled to disk (four times slower); every customer lies in one slice.
+
+    Only DuckDB is split (Spark partitions by itself); one slice where everything fits.
+    """
+    native = frame.to_native()
+    if engine_of(native) != "duckdb":
+        return [frame]
+    n = math.ceil(rows * BYTES_PER_ROW / (duckdb_memory_limit(native) / 2))
+    if n <= 1:
+        return [frame]
+    column = customer.replace('"', '""')
+    return [nw.from_native(native.filter(f'hash("{column}") % {n} = {k}')) for k in range(n)]

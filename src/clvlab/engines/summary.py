@@ -5,26 +5,34 @@ for every engine, in two passes over the log:
 
 1. A profile: rows, missing ids and dates, first and last purchase day (for the default
    calibration end, the warnings and the errors of the pandas path).
-2. Purchase days: rows of one customer on one calendar day merged (amounts added, rows
-   counted), then per customer, with :math:`d_0` the first purchase day and :math:`c` the
-   calibration end (days since 1970-01-01),
+2. Purchase days: rows of one customer on one calendar day (the engine's own date cast)
+   merged (amounts added, rows counted), then one aggregate per customer, with
+   :math:`d_0` the first purchase day, :math:`c` the calibration end and :math:`D` the
+   customer's purchase days up to :math:`c`:
 
    .. math::
 
-       x = \\#\\{d : d_0 < d \\le c\\}, \\quad
-       t_x = \\max\\{d - d_0 : d_0 < d \\le c\\} \\;(0 \\text{ if } x = 0), \\quad
-       T = c - d_0,
+       x = |D| - 1, \\quad
+       t_x = \\max D - d_0, \\quad
+       T = c - d_0, \\quad
+       \\bar z = \\Big(\\sum_{d \\in D} z_d - z_{d_0}\\Big) / x,
 
-   divided by the days of the time unit, and the monetary value the mean of the repeat
-   days' totals.
+   times divided by the days of the time unit. The first day's total :math:`z_{d_0}` is
+   the amount of the smallest (day, amount) pair, so no window function or join is
+   needed; :func:`compress` turns a written summary into the compressed table without
+   reading the log again.
 
-Day numbers come from the calendar fields (year, month, day) with H. Hinnant's
-``days_from_civil`` integer formula, which every engine evaluates exactly alike, so
-:math:`t_x` and :math:`T` agree to the last bit with the pandas summary.
+Day numbers come from the calendar fields (year, day of year) with the Gregorian leap-day
+count (:func:`civil_day`), which every engine evaluates exactly alike, so :math:`t_x` and
+:math:`T` agree to the last bit with the pandas summary; they are computed once per
+customer, not per row. A DuckDB log larger than its memory limit is summarised in slices
+of customers (:func:`clvlab.engines.sources.customer_slices`).
 """
 
 from __future__ import annotations
 
+import datetime
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +40,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from clvlab.engines.sources import lazy
+from clvlab.engines.sources import customer_slices, lazy
 from clvlab.errors import DataValidationError
 from clvlab.rfm import _days_per_unit, period_ends
 
@@ -89,11 +97,11 @@ class Periods:
         }
 
 
-def _purchases(
+def _log(
     log: Any, customer: str, date: str, amount: str | None
-) -> tuple[nw.LazyFrame, str, bool]:
-    """The log as ``customer_id`` (text), ``day`` (day number), ``stamp`` (the date) and
-    ``amount``; the engine; whether there is an amount column."""
+) -> tuple[nw.LazyFrame, str, str | None]:
+    """The log as a narwhals frame, its engine and the amount column (``None`` without
+    one), after checking the columns."""
     frame, engine = lazy(log, text_columns=(customer,))
     schema = frame.collect_schema()
     amount = amount if amount and amount in schema else None
@@ -108,14 +116,16 @@ def _purchases(
         raise DataValidationError(
             f"column '{date}' holds {schema[date]}, not dates; run {validator} on the log first"
         )
-    columns = {
-        "customer_id": nw.col(customer).cast(nw.String),
-        "day": civil_day(nw.col(date)),
-        "stamp": nw.col(date),
-    }
+    return frame, engine, amount
+
+
+def _purchases(frame: nw.LazyFrame, customer: str, date: str, amount: str | None) -> nw.LazyFrame:
+    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date) and
+    ``amount``."""
+    columns = {"customer_id": nw.col(customer).cast(nw.String), "day": nw.col(date).cast(nw.Date)}
     if amount:
         columns["amount"] = nw.col(amount).cast(nw.Float64)
-    return frame.select(**columns), engine, amount is not None
+    return frame.select(**columns)
 
 
 def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
@@ -125,13 +135,23 @@ def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
             rows=nw.len(),
             missing_ids=nw.col("customer_id").is_null().cast(nw.Int64).sum(),
             missing_dates=nw.col("day").is_null().cast(nw.Int64).sum(),
-            first_day=nw.col("day").min(),
-            last_day=nw.col("day").max(),
+            first_day=civil_day(nw.col("day").min()),
+            last_day=civil_day(nw.col("day").max()),
         )
         .collect(backend="pandas")
         .to_native()
     )
     return {k: None if pd.isna(v) else int(v) for k, v in row.iloc[0].items()}
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of :func:`clvlab.rfm.period_ends` called from :func:`_periods`
+    that points a warning at the first caller outside clvlab (the user's
+    ``rfm.summarize`` or ``engines.summary.summarize``, whichever they called)."""
+    level, frame = 4, sys._getframe(2)  # the caller of _periods, 4 levels above the warning
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("clvlab"):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _periods(
@@ -152,7 +172,9 @@ def _periods(
     if not profile["rows"]:
         raise DataValidationError("the transaction log has no rows: nothing to summarise")
     last_day = profile["last_day"]
-    cal_end, obs_end = period_ends(calibration_end, observation_end, last_day, stacklevel=7)
+    cal_end, obs_end = period_ends(
+        calibration_end, observation_end, last_day, stacklevel=_user_stacklevel()
+    )
     if profile["first_day"] > cal_end:
         raise DataValidationError(
             f"no customer bought on or before calibration_end {calibration_end}; the first "
@@ -161,37 +183,42 @@ def _periods(
     return Periods(cal_end, obs_end, unit_days, time_unit)
 
 
+def _date(day: int) -> nw.Expr:
+    """The day number ``day`` as a date literal."""
+    return nw.lit(np.datetime64(day, "D").astype(datetime.date), nw.Date)
+
+
 def _customers(purchases: nw.LazyFrame, periods: Periods, has_amount: bool) -> nw.LazyFrame:
-    """One row per customer (those acquired after the calibration end included): first
-    purchase, repeat and holdout days and totals (in days), purchase days and rows."""
+    """One row per customer (those acquired after the calibration end included), from the
+    purchase days: first day, last day and number of days up to the calibration end (day
+    numbers), the amount up to it less the first day's, holdout days and amounts, purchase
+    days and rows."""
     amount = {"amount": nw.col("amount").sum()} if has_amount else {}
-    days = purchases.group_by("customer_id", "day").agg(
-        nw.col("stamp").min(), rows=nw.len(), **amount
-    )
-    first = nw.col("day").min().over("customer_id")
-    days = days.with_columns(
-        since_first=nw.col("day") - first,
-        repeat=(nw.col("day") > first) & (nw.col("day") <= periods.calibration_end),
-    )
+    days = purchases.group_by("customer_id", "day").agg(rows=nw.len(), **amount)
+    calibration = nw.col("day") <= _date(periods.calibration_end)
     sums = {
-        "frequency": nw.col("repeat").cast(nw.Int64).sum().cast(nw.Int64),
-        "recency_days": nw.when(nw.col("repeat")).then(nw.col("since_first")).otherwise(0).max(),
+        "calibration_days": calibration.cast(nw.Int64).sum().cast(nw.Int64),
+        "last_day": nw.when(calibration).then(nw.col("day")).max(),
     }
     if has_amount:
-        sums["total"] = nw.when(nw.col("repeat")).then(nw.col("amount")).otherwise(0.0).sum()
+        # The smallest (day, amount) pair holds the first day's amount: no window needed.
+        first = nw.struct("day", "amount").min().struct.field("amount")
+        sums["total"] = nw.when(calibration).then(nw.col("amount")).otherwise(0.0).sum() - first
     if periods.observation_end is not None:
-        holdout = (nw.col("day") > periods.calibration_end) & (
-            nw.col("day") <= periods.observation_end
-        )
+        holdout = ~calibration & (nw.col("day") <= _date(periods.observation_end))
         sums["frequency_holdout"] = holdout.cast(nw.Int64).sum().cast(nw.Int64)
         if has_amount:
             sums["total_holdout"] = nw.when(holdout).then(nw.col("amount")).otherwise(0.0).sum()
-    return days.group_by("customer_id").agg(
+    customers = days.group_by("customer_id").agg(
         first_day=nw.col("day").min(),
-        first_purchase=nw.col("stamp").min().dt.truncate("1d"),
+        first_purchase=nw.col("day").min().cast(nw.Datetime("us")),
         purchase_days=nw.len(),
         rows=nw.col("rows").sum().cast(nw.Int64),
         **sums,
+    )
+    # Day numbers once per customer, not per row.
+    return customers.with_columns(
+        first_day=civil_day(nw.col("first_day")), last_day=civil_day(nw.col("last_day"))
     )
 
 
@@ -209,10 +236,17 @@ def _prepare(
     amount: str | None,
 ) -> tuple[nw.LazyFrame, Periods, str, bool]:
     """The per-customer frame, the checked periods, the engine, whether there are amounts
-    (the profile query runs here)."""
-    purchases, engine, has_amount = _purchases(log, customer, date, amount)
-    periods = _periods(engine, _profile(purchases), calibration_end, observation_end, time_unit)
-    return _customers(purchases, periods, has_amount), periods, engine, has_amount
+    (the profile query runs here). A DuckDB log too large for memory is summarised in
+    slices of customers (:func:`clvlab.engines.sources.customer_slices`)."""
+    frame, engine, amount = _log(log, customer, date, amount)
+    profile = _profile(_purchases(frame, customer, date, amount))
+    periods = _periods(engine, profile, calibration_end, observation_end, time_unit)
+    has_amount = amount is not None
+    slices = customer_slices(frame, customer, profile["rows"])
+    customers = [
+        _customers(_purchases(s, customer, date, amount), periods, has_amount) for s in slices
+    ]
+    return nw.concat(customers), periods, engine, has_amount
 
 
 def summarize(
@@ -240,7 +274,8 @@ def summarize(
         The summary in the log's engine (lazy: nothing is computed until it is read), with
         the columns of :func:`clvlab.rfm.summarize` (``customer_id`` as text), sorted by
         ``customer_id``. Two aggregate queries run now: the profile of the log and its
-        checks. The counts that pandas puts in ``attrs`` come with :func:`compressed`.
+        checks. The counts that pandas puts in ``attrs`` come with :func:`compressed`;
+        :func:`compress` gives the compressed table of the written summary.
     """
     customers, periods, _, has_amount = _prepare(
         log, calibration_end, observation_end, time_unit, customer, date, amount
@@ -249,7 +284,7 @@ def summarize(
     columns: dict[str, nw.Expr] = {
         "customer_id": nw.col("customer_id"),
         "frequency": nw.col("frequency"),
-        "recency": nw.col("recency_days") / unit,
+        "recency": (nw.col("last_day") - nw.col("first_day")) / unit,
         "T": (periods.calibration_end - nw.col("first_day")) / unit,
     }
     if has_amount:
@@ -262,7 +297,9 @@ def summarize(
         columns["duration_holdout"] = nw.lit(
             (periods.observation_end - periods.calibration_end) / unit, nw.Float64
         )
-    acquired = customers.filter(nw.col("first_day") <= periods.calibration_end)
+    acquired = customers.filter(nw.col("first_day") <= periods.calibration_end).with_columns(
+        frequency=nw.col("calibration_days") - 1
+    )
     return acquired.select(**columns).sort("customer_id").to_native()
 
 
@@ -300,35 +337,16 @@ def compressed(
     acquired = nw.col("first_day") <= periods.calibration_end
     # Customers acquired after the calibration end form one group (null pattern), so that
     # the same query counts them and the merged rows.
-    pattern = {
-        "frequency": nw.when(acquired).then(nw.col("frequency")),
-        "recency_days": nw.when(acquired).then(nw.col("recency_days")),
-        "T_days": nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
-    }
-    groups = (
-        customers.with_columns(**pattern)
-        .group_by(*pattern, drop_null_keys=False)
-        .agg(
-            nw.col("customer_id").min(),
-            nw.col("purchase_days").sum(),
-            nw.col("rows").sum(),
-            **{COUNT_COLUMN: nw.len()},
-        )
-        .collect(backend="pandas")
-        .to_native()
+    groups = _distinct_rows(
+        customers,
+        frequency=nw.when(acquired).then(nw.col("calibration_days") - 1),
+        recency=nw.when(acquired).then(nw.col("last_day") - nw.col("first_day")),
+        T=nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
+        purchase_days=nw.col("purchase_days").sum(),
+        rows=nw.col("rows").sum(),
     )
-    late = groups["T_days"].isna()
-    table = groups.loc[~late].sort_values(list(pattern)).reset_index(drop=True)
-    unit = periods.unit_days
-    table = pd.DataFrame(
-        {
-            "customer_id": table["customer_id"].astype("string"),
-            "frequency": table["frequency"].astype(np.int64),
-            "recency": table["recency_days"].astype(np.int64) / unit,
-            "T": table["T_days"].astype(np.int64) / unit,
-            COUNT_COLUMN: table[COUNT_COLUMN].astype(np.int64),
-        }
-    )
+    late = groups["T"].isna()
+    table = _table(groups.loc[~late], periods.unit_days)
     table.attrs = {
         "merged_same_day": int(groups["rows"].sum() - groups["purchase_days"].sum()),
         "customers_after_calibration": int(groups.loc[late, COUNT_COLUMN].sum()),
@@ -336,3 +354,69 @@ def compressed(
         **periods.attrs(),
     }
     return table
+
+
+def compress(summary: Any) -> pd.DataFrame:
+    """The distinct :math:`(x, t_x, T)` rows of a summary that :func:`summarize` computed,
+    with their customer counts, computed in the summary's engine.
+
+    For a large log, write the summary once (``relation.write_parquet(path)``, or
+    ``frame.write.parquet(path)`` in Spark) and compress that: one pass over the log gives
+    both tables, where :func:`compressed` reads the log again.
+
+    Parameters
+    ----------
+    summary : DataFrame, DuckDB relation, PySpark DataFrame or path
+        Columns ``customer_id``, ``frequency``, ``recency`` and ``T``, as
+        :func:`summarize` writes them; a path to Parquet files is read by DuckDB.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compressed`, in the summary's time unit; ``attrs`` holds ``customers``
+        only (the summary no longer knows the merged rows or the customers acquired
+        after the calibration end: :func:`compressed` counts them).
+    """
+    frame, _ = lazy(summary, text_columns=("customer_id",))
+    missing = [c for c in ("customer_id", "frequency", "recency", "T") if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"column(s) {missing} not found in the summary (columns: {frame.columns}); pass "
+            "a summary written by clvlab.engines.summary.summarize, or compress the log with "
+            "clvlab.engines.summary.compressed"
+        )
+    groups = _distinct_rows(
+        frame, frequency=nw.col("frequency"), recency=nw.col("recency"), T=nw.col("T")
+    )
+    table = _table(groups, unit_days=1)
+    table.attrs = {"customers": int(table[COUNT_COLUMN].sum())}
+    return table
+
+
+def _distinct_rows(frame: nw.LazyFrame, **columns: nw.Expr) -> pd.DataFrame:
+    """The distinct values of the ``frequency``, ``recency`` and ``T`` expressions in
+    ``frame`` with the smallest ``customer_id`` and the number of customers of each, and
+    the other (aggregate) ``columns``, read into pandas (nulls form a group)."""
+    keys = {k: columns.pop(k) for k in ("frequency", "recency", "T")}
+    return (
+        frame.with_columns(**keys)
+        .group_by(*keys, drop_null_keys=False)
+        .agg(nw.col("customer_id").min(), **columns, **{COUNT_COLUMN: nw.len()})
+        .collect(backend="pandas")
+        .to_native()
+    )
+
+
+def _table(groups: pd.DataFrame, unit_days: int) -> pd.DataFrame:
+    """The compressed table from the distinct rows, times divided by ``unit_days``, sorted
+    by ``frequency``, ``recency`` and ``T``."""
+    groups = groups.sort_values(["frequency", "recency", "T"]).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "customer_id": groups["customer_id"].astype("string"),
+            "frequency": groups["frequency"].astype(np.int64),
+            "recency": groups["recency"].astype(np.float64) / unit_days,
+            "T": groups["T"].astype(np.float64) / unit_days,
+            COUNT_COLUMN: groups[COUNT_COLUMN].astype(np.int64),
+        }
+    )
