@@ -25,6 +25,8 @@ Day numbers come from the calendar fields (year, month, day) with H. Hinnant's
 
 from __future__ import annotations
 
+import datetime
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,8 +94,8 @@ class Periods:
 def _purchases(
     log: Any, customer: str, date: str, amount: str | None
 ) -> tuple[nw.LazyFrame, str, bool]:
-    """The log as ``customer_id`` (text), ``day`` (day number), ``stamp`` (the date) and
-    ``amount``; the engine; whether there is an amount column."""
+    """The log as ``customer_id`` (text), ``day`` (the calendar day, a date), ``stamp``
+    (the date as given) and ``amount``; the engine; whether there is an amount column."""
     frame, engine = lazy(log, text_columns=(customer,))
     schema = frame.collect_schema()
     amount = amount if amount and amount in schema else None
@@ -110,7 +112,7 @@ def _purchases(
         )
     columns = {
         "customer_id": nw.col(customer).cast(nw.String),
-        "day": civil_day(nw.col(date)),
+        "day": nw.col(date).cast(nw.Date),
         "stamp": nw.col(date),
     }
     if amount:
@@ -125,13 +127,23 @@ def _profile(purchases: nw.LazyFrame) -> dict[str, Any]:
             rows=nw.len(),
             missing_ids=nw.col("customer_id").is_null().cast(nw.Int64).sum(),
             missing_dates=nw.col("day").is_null().cast(nw.Int64).sum(),
-            first_day=nw.col("day").min(),
-            last_day=nw.col("day").max(),
+            first_day=civil_day(nw.col("day").min()),
+            last_day=civil_day(nw.col("day").max()),
         )
         .collect(backend="pandas")
         .to_native()
     )
     return {k: None if pd.isna(v) else int(v) for k, v in row.iloc[0].items()}
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of :func:`clvlab.rfm.period_ends` called from :func:`_periods`
+    that points a warning at the first caller outside clvlab (the user's
+    ``rfm.summarize`` or ``engines.summary.summarize``, whichever they called)."""
+    level, frame = 3, sys._getframe(2)  # 3: _periods; frame: the caller of _periods
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("clvlab"):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _periods(
@@ -152,7 +164,9 @@ def _periods(
     if not profile["rows"]:
         raise DataValidationError("the transaction log has no rows: nothing to summarise")
     last_day = profile["last_day"]
-    cal_end, obs_end = period_ends(calibration_end, observation_end, last_day, stacklevel=7)
+    cal_end, obs_end = period_ends(
+        calibration_end, observation_end, last_day, stacklevel=_user_stacklevel()
+    )
     if profile["first_day"] > cal_end:
         raise DataValidationError(
             f"no customer bought on or before calibration_end {calibration_end}; the first "
@@ -161,37 +175,44 @@ def _periods(
     return Periods(cal_end, obs_end, unit_days, time_unit)
 
 
+def _date(day: int) -> nw.Expr:
+    """The day number ``day`` as a date literal."""
+    return nw.lit(np.datetime64(day, "D").astype(datetime.date), nw.Date)
+
+
 def _customers(purchases: nw.LazyFrame, periods: Periods, has_amount: bool) -> nw.LazyFrame:
-    """One row per customer (those acquired after the calibration end included): first
-    purchase, repeat and holdout days and totals (in days), purchase days and rows."""
+    """One row per customer (those acquired after the calibration end included), from the
+    purchase days: first day, last day and number of days up to the calibration end (day
+    numbers), the amount up to it less the first day's, holdout days and amounts, purchase
+    days and rows."""
     amount = {"amount": nw.col("amount").sum()} if has_amount else {}
     days = purchases.group_by("customer_id", "day").agg(
         nw.col("stamp").min(), rows=nw.len(), **amount
     )
-    first = nw.col("day").min().over("customer_id")
-    days = days.with_columns(
-        since_first=nw.col("day") - first,
-        repeat=(nw.col("day") > first) & (nw.col("day") <= periods.calibration_end),
-    )
+    calibration = nw.col("day") <= _date(periods.calibration_end)
     sums = {
-        "frequency": nw.col("repeat").cast(nw.Int64).sum().cast(nw.Int64),
-        "recency_days": nw.when(nw.col("repeat")).then(nw.col("since_first")).otherwise(0).max(),
+        "calibration_days": calibration.cast(nw.Int64).sum().cast(nw.Int64),
+        "last_day": nw.when(calibration).then(nw.col("day")).max(),
     }
     if has_amount:
-        sums["total"] = nw.when(nw.col("repeat")).then(nw.col("amount")).otherwise(0.0).sum()
+        # The smallest (day, amount) pair holds the first day's amount: no window needed.
+        first = nw.struct("day", "amount").min().struct.field("amount")
+        sums["total"] = nw.when(calibration).then(nw.col("amount")).otherwise(0.0).sum() - first
     if periods.observation_end is not None:
-        holdout = (nw.col("day") > periods.calibration_end) & (
-            nw.col("day") <= periods.observation_end
-        )
+        holdout = ~calibration & (nw.col("day") <= _date(periods.observation_end))
         sums["frequency_holdout"] = holdout.cast(nw.Int64).sum().cast(nw.Int64)
         if has_amount:
             sums["total_holdout"] = nw.when(holdout).then(nw.col("amount")).otherwise(0.0).sum()
-    return days.group_by("customer_id").agg(
+    customers = days.group_by("customer_id").agg(
         first_day=nw.col("day").min(),
         first_purchase=nw.col("stamp").min().dt.truncate("1d"),
         purchase_days=nw.len(),
         rows=nw.col("rows").sum().cast(nw.Int64),
         **sums,
+    )
+    # Day numbers once per customer, not per row.
+    return customers.with_columns(
+        first_day=civil_day(nw.col("first_day")), last_day=civil_day(nw.col("last_day"))
     )
 
 
@@ -249,7 +270,7 @@ def summarize(
     columns: dict[str, nw.Expr] = {
         "customer_id": nw.col("customer_id"),
         "frequency": nw.col("frequency"),
-        "recency": nw.col("recency_days") / unit,
+        "recency": (nw.col("last_day") - nw.col("first_day")) / unit,
         "T": (periods.calibration_end - nw.col("first_day")) / unit,
     }
     if has_amount:
@@ -262,7 +283,9 @@ def summarize(
         columns["duration_holdout"] = nw.lit(
             (periods.observation_end - periods.calibration_end) / unit, nw.Float64
         )
-    acquired = customers.filter(nw.col("first_day") <= periods.calibration_end)
+    acquired = customers.filter(nw.col("first_day") <= periods.calibration_end).with_columns(
+        frequency=nw.col("calibration_days") - 1
+    )
     return acquired.select(**columns).sort("customer_id").to_native()
 
 
@@ -300,35 +323,16 @@ def compressed(
     acquired = nw.col("first_day") <= periods.calibration_end
     # Customers acquired after the calibration end form one group (null pattern), so that
     # the same query counts them and the merged rows.
-    pattern = {
-        "frequency": nw.when(acquired).then(nw.col("frequency")),
-        "recency_days": nw.when(acquired).then(nw.col("recency_days")),
-        "T_days": nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
-    }
-    groups = (
-        customers.with_columns(**pattern)
-        .group_by(*pattern, drop_null_keys=False)
-        .agg(
-            nw.col("customer_id").min(),
-            nw.col("purchase_days").sum(),
-            nw.col("rows").sum(),
-            **{COUNT_COLUMN: nw.len()},
-        )
-        .collect(backend="pandas")
-        .to_native()
+    groups = _distinct_rows(
+        customers,
+        frequency=nw.when(acquired).then(nw.col("calibration_days") - 1),
+        recency=nw.when(acquired).then(nw.col("last_day") - nw.col("first_day")),
+        T=nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
+        purchase_days=nw.col("purchase_days").sum(),
+        rows=nw.col("rows").sum(),
     )
-    late = groups["T_days"].isna()
-    table = groups.loc[~late].sort_values(list(pattern)).reset_index(drop=True)
-    unit = periods.unit_days
-    table = pd.DataFrame(
-        {
-            "customer_id": table["customer_id"].astype("string"),
-            "frequency": table["frequency"].astype(np.int64),
-            "recency": table["recency_days"].astype(np.int64) / unit,
-            "T": table["T_days"].astype(np.int64) / unit,
-            COUNT_COLUMN: table[COUNT_COLUMN].astype(np.int64),
-        }
-    )
+    late = groups["T"].isna()
+    table = _table(groups.loc[~late], periods.unit_days)
     table.attrs = {
         "merged_same_day": int(groups["rows"].sum() - groups["purchase_days"].sum()),
         "customers_after_calibration": int(groups.loc[late, COUNT_COLUMN].sum()),
@@ -336,3 +340,69 @@ def compressed(
         **periods.attrs(),
     }
     return table
+
+
+def compress(summary: Any) -> pd.DataFrame:
+    """The distinct :math:`(x, t_x, T)` rows of a summary that :func:`summarize` computed,
+    with their customer counts, computed in the summary's engine.
+
+    For a large log, write the summary once (``relation.write_parquet(path)``, or
+    ``frame.write.parquet(path)`` in Spark) and compress that: one pass over the log gives
+    both tables, where :func:`compressed` reads the log again.
+
+    Parameters
+    ----------
+    summary : DataFrame, DuckDB relation, PySpark DataFrame or path
+        Columns ``customer_id``, ``frequency``, ``recency`` and ``T``, as
+        :func:`summarize` writes them; a path to Parquet files is read by DuckDB.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compressed`, in the summary's time unit; ``attrs`` holds ``customers``
+        only (the summary no longer knows the merged rows or the customers acquired
+        after the calibration end: :func:`compressed` counts them).
+    """
+    frame, _ = lazy(summary, text_columns=("customer_id",))
+    missing = [c for c in ("customer_id", "frequency", "recency", "T") if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"column(s) {missing} not found in the summary (columns: {frame.columns}); pass "
+            "a summary written by clvlab.engines.summary.summarize, or compress the log with "
+            "clvlab.engines.summary.compressed"
+        )
+    groups = _distinct_rows(
+        frame, frequency=nw.col("frequency"), recency=nw.col("recency"), T=nw.col("T")
+    )
+    table = _table(groups, unit_days=1)
+    table.attrs = {"customers": int(table[COUNT_COLUMN].sum())}
+    return table
+
+
+def _distinct_rows(frame: nw.LazyFrame, **columns: nw.Expr) -> pd.DataFrame:
+    """The distinct values of the ``frequency``, ``recency`` and ``T`` expressions in
+    ``frame`` with the smallest ``customer_id`` and the number of customers of each, and
+    the other (aggregate) ``columns``, read into pandas (nulls form a group)."""
+    keys = {k: columns.pop(k) for k in ("frequency", "recency", "T")}
+    return (
+        frame.with_columns(**keys)
+        .group_by(*keys, drop_null_keys=False)
+        .agg(nw.col("customer_id").min(), **columns, **{COUNT_COLUMN: nw.len()})
+        .collect(backend="pandas")
+        .to_native()
+    )
+
+
+def _table(groups: pd.DataFrame, unit_days: int) -> pd.DataFrame:
+    """The compressed table from the distinct rows, times divided by ``unit_days``, sorted
+    by ``frequency``, ``recency`` and ``T``."""
+    groups = groups.sort_values(["frequency", "recency", "T"]).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "customer_id": groups["customer_id"].astype("string"),
+            "frequency": groups["frequency"].astype(np.int64),
+            "recency": groups["recency"].astype(np.float64) / unit_days,
+            "T": groups["T"].astype(np.float64) / unit_days,
+            COUNT_COLUMN: groups[COUNT_COLUMN].astype(np.int64),
+        }
+    )
