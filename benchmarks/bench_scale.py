@@ -10,7 +10,8 @@ it makes go to a work folder for the next stages:
 2. ``summary``: the per-customer summary (with ``monetary_value``) written by DuckDB to one
    Parquet file, from which the scores are computed (the log is not read again);
 3. ``mle``: BG/NBD by maximum likelihood on the compressed table, and Gamma-Gamma by maximum
-   likelihood on the repeat buyers' distinct (x, mean spend) rows, counted in DuckDB;
+   likelihood on the repeat buyers' distinct (x, mean spend) rows, counted in DuckDB
+   (:func:`clvlab.engines.scoring.spend_table`);
 4. ``nuts``: BG/NBD by NUTS on the compressed table (chains, draws, the smallest bulk and
    tail ESS and the largest R-hat over the parameters);
 5. ``score``: P(alive) and expected purchases over 52 weeks for every customer, at the
@@ -69,6 +70,7 @@ def stage_mle(work: Path, args: argparse.Namespace) -> dict:
     import duckdb
     import pandas as pd
 
+    from clvlab.engines import scoring
     from clvlab.models import BetaGeo, GammaGamma
 
     table = pd.read_parquet(work / "compressed.parquet")
@@ -76,11 +78,7 @@ def stage_mle(work: Path, args: argparse.Namespace) -> dict:
     BetaGeo(weights="customers").fit(table, method="mle").save(work / "bg_mle.nc")
     bg_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    spend = duckdb.sql(
-        f"select min(customer_id) as customer_id, frequency, monetary_value, "
-        f"count(*) as customers from '{work / 'summary.parquet'}' where frequency > 0 "
-        "group by frequency, monetary_value"
-    ).df()
+    spend = scoring.spend_table(duckdb.read_parquet(str(work / "summary.parquet")))
     counting = time.perf_counter() - started
     GammaGamma(weights="customers").fit(spend, method="mle").save(work / "gg_mle.nc")
     return {

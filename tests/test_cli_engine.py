@@ -114,3 +114,28 @@ def test_summarize_in_spark_matches_pandas(spark, cdnow_parquet, tmp_path, cli, 
     assert table["customer_id"].tolist() == cdnow_rfm["customer_id"].tolist()
     assert table["frequency"].sum() == 2457 and table["frequency_holdout"].sum() == 1882
     np.testing.assert_allclose(table["T"], cdnow_rfm["T"], rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_clv_in_duckdb_matches_pandas(lake, tmp_path, cli, cdnow_log):
+    """The engine fits both models to their counted tables and scores in DuckDB: the
+    pandas command's values and intervals, to the optimiser's tolerance."""
+    parquet = tmp_path / "cdnow.parquet"
+    cdnow_log.to_parquet(parquet, index=False)
+    common = [*COLUMNS, "--calibration-end", "1997-09-30", "--method", "mle"]
+    runs = {
+        engine: cli(
+            "clv", parquet, *common, "--engine", engine, "--out", tmp_path / f"{engine}.csv"
+        )
+        for engine in ("pandas", "duckdb")
+    }
+    assert runs["duckdb"].code == 0, runs["duckdb"].err
+    assert "fitting bg-nbd and gamma-gamma by mle to 2,357 customers" in runs["duckdb"].err
+    tables = {e: pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}) for e in runs}
+    duck = tables["duckdb"].sort_values("customer_id", ignore_index=True)
+    assert list(duck.columns) == list(tables["pandas"].columns)
+    assert duck["customer_id"].tolist() == tables["pandas"]["customer_id"].tolist()
+    for column in duck.columns[1:]:
+        np.testing.assert_allclose(duck[column], tables["pandas"][column], rtol=1e-3)
+    totals = [line for line in runs["duckdb"].err.splitlines() if line.startswith("total value")]
+    assert totals == [l for l in runs["pandas"].err.splitlines() if l.startswith("total value")]

@@ -121,8 +121,8 @@ def test_a_model_fitted_to_the_compressed_table_scores_customers(mle_models, cdn
     table = rfm.summarize(log, CALIBRATION_END, compressed=True)
     model = BetaGeo(weights="customers").fit(table, method="mle")
     scores = scoring.score(model, rfm.summarize(log, CALIBRATION_END), 52.0, spend=mle_models[1])
-    totals = duckdb.sql("select count(*), sum(clv) from scores").fetchall()[0]
-    assert totals[0] == 2357 and totals[1] > 0
+    scores = scores.df()
+    assert len(scores) == 2357 and scores["clv"].sum() > 0
     assert model.weights == "customers"  # the model itself is left as it is
 
 
@@ -168,3 +168,17 @@ def test_spark_clv_equals_the_pandas_clv(spark, mle_models, cdnow_rfm, monkeypat
 def test_joined_batches_have_at_least_the_chunk_rows():
     batches = [pd.DataFrame({"a": range(n)}) for n in (3, 4, 2, 5, 1)]
     assert [len(f) for f in scoring._joined(batches, 6)] == [7, 7, 1]
+
+
+def test_spend_table_counts_the_repeat_buyers_in_the_engine(cdnow_log, cdnow_rfm):
+    """One row per distinct (x, mean spend) pair of the repeat buyers, with the smallest id.
+    (DuckDB's parallel sums may differ in the last bit between runs, so the pairs are
+    compared with the pandas summary's to 1e-12.)"""
+    table = scoring.spend_table(rfm.summarize(duckdb.from_df(cdnow_log), CALIBRATION_END))
+    repeat = cdnow_rfm[cdnow_rfm["frequency"] > 0].set_index("customer_id")
+    assert list(table.columns) == ["customer_id", "frequency", "monetary_value", "customers"]
+    assert table["customers"].sum() == len(repeat) == 946
+    assert len(table) < 946 and not table.duplicated(["frequency", "monetary_value"]).any()
+    own = repeat.loc[table["customer_id"]]
+    assert (own["frequency"].to_numpy() == table["frequency"]).all()
+    np.testing.assert_allclose(own["monetary_value"], table["monetary_value"], rtol=1e-12)

@@ -24,7 +24,8 @@ chunk (one implementation for pandas and the engines): a CLV depends on the cust
 own inputs only, so chunk by chunk gives the whole table's values. For a maximum
 likelihood fit the interval comes from the normal approximation of the estimates, drawn
 with ``random_seed`` (default 0) in every chunk: the same parameter sets for all
-customers, hence the numbers of the pandas path.
+customers, hence the numbers of the pandas path. :func:`spend_table` counts the small
+table a Gamma-Gamma spend model is fitted to in the engine.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from clvlab import clv
-from clvlab.engines.sources import engine_of
+from clvlab.engines.sources import engine_of, lazy
 
 #: Columns of a score table, after the id column.
 SCORES: tuple[str, ...] = ("probability_alive", "expected_purchases")
@@ -101,6 +103,33 @@ def portable(model: Any, draws: int | None = None) -> Any:
         posterior = posterior.isel(draw=keep)
     light.idata = xr.DataTree.from_dict({"posterior": posterior})
     return light
+
+
+def spend_table(summary: Any) -> pd.DataFrame:
+    """The repeat buyers' distinct (``frequency``, ``monetary_value``) rows with their
+    customer counts (column ``customers``), computed in the summary's engine: the table a
+    Gamma-Gamma spend model fits with ``GammaGamma(weights="customers")``.
+
+    The Gamma-Gamma likelihood of a customer depends on the number of repeat purchases and
+    their mean spend only (Fader, Hardie & Lee 2005, JMR), so customers with equal pairs
+    share one row; ``customer_id`` is the smallest id of the row's customers.
+
+    Parameters
+    ----------
+    summary : pandas DataFrame, DuckDB relation, PySpark DataFrame or path
+        Per-customer summary with ``customer_id``, ``frequency`` and ``monetary_value``
+        (:func:`clvlab.rfm.summarize` with an amount column).
+    """
+    frame, _ = lazy(summary)
+    return (
+        frame.filter(nw.col("frequency") > 0)
+        .group_by("frequency", "monetary_value")
+        .agg(nw.col("customer_id").min(), nw.len().alias("customers"))
+        .sort("frequency", "monetary_value")
+        .select("customer_id", "frequency", "monetary_value", "customers")
+        .collect(backend="pandas")
+        .to_native()
+    )
 
 
 def score_frame(
