@@ -1,4 +1,4 @@
-"""``--engine``: where ``clvlab summarize`` and ``clvlab fit`` do the row-level work.
+"""``--engine``: where ``clvlab summarize``, ``fit`` and ``clv`` do the row-level work.
 
 ``pandas`` reads the whole file into memory with :func:`clvlab.transactions.read` (every
 written form of dates and amounts); ``duckdb`` validates and summarises the file out of
