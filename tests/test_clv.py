@@ -473,3 +473,18 @@ def test_clv_by_phase_totals_and_shares():
     assert table.attrs["customers_without_value"] == 1
     with pytest.raises(DataValidationError, match="no phase"):
         clv.clv_by_phase(values, phases.iloc[1:])
+
+
+def test_a_model_fitted_to_a_compressed_table_scores_customers(cdnow_rfm, customers):
+    # Regression: the customers' table was checked for the fit's weights column.
+    columns = ["frequency", "recency", "T"]
+    table = cdnow_rfm.groupby(columns, as_index=False).size().rename(columns={"size": "n"})
+    table.insert(0, "customer_id", np.arange(len(table)))
+    weighted = BetaGeo(weights="n").fit(table, method="mle")
+    value = clv.customer_lifetime_value(weighted, 20.0, customers, step=4.0)
+    plain = clv.customer_lifetime_value(
+        BetaGeo.from_params(weighted.params), 20.0, customers, step=4.0
+    )
+    assert list(value["customer_id"]) == list(customers["customer_id"])
+    np.testing.assert_allclose(value["clv"], plain["clv"], rtol=1e-12)
+    assert (value["clv_low"] < value["clv"]).all()

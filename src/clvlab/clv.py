@@ -553,15 +553,17 @@ def _distinct_inputs(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The distinct rows of the columns both models read (ids 0..K-1), and for each row of
     ``data`` the index of its distinct row: customers with equal inputs have equal CLVs."""
-    frame = transaction_model.validate_data(data)
+    # One customer per row: a model fitted to a weighted (compressed) table scores customers.
+    frame = transaction_model.validate_data(data, weighted=False)
     spend_columns = []
     if not _is_number(spend):
         # Checked here, on the customers' own ids (later calls see distinct rows only).
-        spend_frame = spend.validate_data(data)
+        spend_frame = spend.validate_data(data, weighted=False)
         spend_columns = list(spend.data_columns.values())
         for column in spend_columns:
             frame[column] = spend_frame[column].to_numpy(dtype=float)
-    inputs = list(dict.fromkeys([*transaction_model.data_spec.all_columns[1:], *spend_columns]))
+    read = [*transaction_model.data_spec.columns, *transaction_model.data_spec.covariates]
+    inputs = list(dict.fromkeys([*read, *spend_columns]))
     distinct = compress({c: frame[c].to_numpy(float) for c in inputs})
     table = pd.DataFrame(distinct.values)
     table.insert(0, transaction_model.id_column, np.arange(distinct.n_rows))
