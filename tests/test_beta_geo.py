@@ -156,6 +156,9 @@ def test_parameter_recovery_with_nuts():
     data = BetaGeo.simulate_population(truth, len(ages), T=ages, seed=2024)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no convergence warning expected either
+        # ...but the fork warning says only that this pytest process runs other threads
+        # (the tests' Spark session, when a Spark test ran in it first).
+        warnings.filterwarnings("ignore", "Forking the chains' worker processes", RuntimeWarning)
         model = BetaGeo().fit(data, draws=400, tune=400, chains=2, random_seed=3)
     posterior = model.posterior
     for name, value in truth.items():
