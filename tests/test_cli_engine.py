@@ -77,17 +77,29 @@ def cdnow_parquet(tmp_path_factory, cdnow_log):
     return path
 
 
+def run_in_engines(cli, command, path, args, engine, tmp_path):
+    """Run ``clvlab COMMAND`` with ``--engine pandas`` and ``--engine ENGINE``; return the
+    runs and the tables written (sorted by customer id where the run succeeded)."""
+    runs = {
+        e: cli(command, path, *args, "--engine", e, "--out", tmp_path / f"{e}.csv")
+        for e in ("pandas", engine)
+    }
+    tables = {
+        e: pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}).sort_values(
+            "customer_id", ignore_index=True
+        )
+        for e, run in runs.items()
+        if run.code == 0
+    }
+    return runs, tables
+
+
 @pytest.mark.slow
 def test_fit_in_spark_matches_pandas(spark, cdnow_parquet, tmp_path, cli):
     """``--engine spark`` runs in the active Spark session (the tests' local one; the
     cluster's under spark-submit): validation, compressed table and scores in Spark."""
     common = [*COLUMNS, "--calibration-end", "1997-09-30", "--method", "mle", "--json"]
-    fits = {
-        engine: cli(
-            "fit", cdnow_parquet, *common, "--engine", engine, "--out", tmp_path / f"{engine}.csv"
-        )
-        for engine in ("pandas", "spark")
-    }
+    fits, scores = run_in_engines(cli, "fit", cdnow_parquet, common, "spark", tmp_path)
     assert fits["spark"].code == 0, fits["spark"].err
     assert "engine spark (chosen)" in fits["spark"].err
     assert "Validation report: 6,919 rows in, 6,919 kept, 0 removed" in fits["spark"].err
@@ -95,8 +107,7 @@ def test_fit_in_spark_matches_pandas(spark, cdnow_parquet, tmp_path, cli):
     assert results["spark"]["n_customers"] == 2357
     for name, value in results["pandas"]["params"].items():
         assert results["spark"]["params"][name] == pytest.approx(value, rel=1e-6)
-    scores = {e: pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}) for e in fits}
-    spark_scores = scores["spark"].sort_values("customer_id", ignore_index=True)
+    spark_scores = scores["spark"]
     assert spark_scores["customer_id"].tolist() == scores["pandas"]["customer_id"].tolist()
     for column in ("probability_alive", "expected_purchases"):
         np.testing.assert_allclose(spark_scores[column], scores["pandas"][column], rtol=1e-5)
@@ -123,16 +134,10 @@ def test_clv_in_duckdb_matches_pandas(lake, tmp_path, cli, cdnow_log):
     parquet = tmp_path / "cdnow.parquet"
     cdnow_log.to_parquet(parquet, index=False)
     common = [*COLUMNS, "--calibration-end", "1997-09-30", "--method", "mle"]
-    runs = {
-        engine: cli(
-            "clv", parquet, *common, "--engine", engine, "--out", tmp_path / f"{engine}.csv"
-        )
-        for engine in ("pandas", "duckdb")
-    }
+    runs, tables = run_in_engines(cli, "clv", parquet, common, "duckdb", tmp_path)
     assert runs["duckdb"].code == 0, runs["duckdb"].err
     assert "fitting bg-nbd and gamma-gamma by mle to 2,357 customers" in runs["duckdb"].err
-    tables = {e: pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}) for e in runs}
-    duck = tables["duckdb"].sort_values("customer_id", ignore_index=True)
+    duck = tables["duckdb"]
     assert list(duck.columns) == list(tables["pandas"].columns)
     assert duck["customer_id"].tolist() == tables["pandas"]["customer_id"].tolist()
     for column in duck.columns[1:]:
