@@ -234,3 +234,11 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that uses the Spark session ``spark`` (the Makefile runs them in a
+    process of their own: the session's threads outlive them)."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
