@@ -98,6 +98,29 @@ def test_duckdb_reproduces_cdnow_for_every_customer(
     assert totals == (2357, 2457, 1882)
 
 
+def test_unsorted_summary_holds_the_same_customers(cdnow_log, cdnow_days):
+    got = engine.summarize(
+        duckdb.from_df(cdnow_log), CALIBRATION_END, OBSERVATION_END, "D", sort=False
+    )
+    sql = got.sql_query()
+    assert "ORDER BY" not in sql  # no global sort of the customers
+    got = as_pandas(got).sort_values("customer_id", ignore_index=True)
+    assert_same_summary(got, cdnow_days, unit_days=1)
+
+
+def test_first_day_amount_adds_every_row_of_the_first_day():
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a"],
+            "date": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-01", "2024-01-03"]),
+            "amount": [5.0, 1.0, 2.0, 7.0],
+        }
+    )
+    got = as_pandas(engine.summarize(duckdb.from_df(log), "2024-01-03", time_unit="D"))
+    want = rfm.summarize(log, "2024-01-03", time_unit="D")
+    assert got["monetary_value"].tolist() == want["monetary_value"].tolist() == [6.0]
+
+
 def test_compressed_cdnow_fits_like_the_customer_table(cdnow_log, cdnow_rfm):
     table = rfm.summarize(duckdb.from_df(cdnow_log), CALIBRATION_END, compressed=True)
     assert len(table) == 1016
