@@ -7,8 +7,8 @@ it makes go to a work folder for the next stages:
 
 1. ``compressed``: the distinct (x, t_x, T) rows with their counts, computed by DuckDB from
    the log (:func:`clvlab.rfm.summarize` with ``compressed=True``);
-2. ``summary``: the per-customer summary (with ``monetary_value``) written by DuckDB to one
-   Parquet file, from which the scores are computed (the log is not read again);
+2. ``summary``: the per-customer summary (with ``monetary_value``, unsorted) written by
+   DuckDB to one Parquet file, from which the scores are computed (the log is not read again);
 3. ``mle``: BG/NBD by maximum likelihood on the compressed table, and Gamma-Gamma by maximum
    likelihood on the repeat buyers' distinct (x, mean spend) rows, counted in DuckDB
    (:func:`clvlab.engines.scoring.spend_table`);
@@ -59,9 +59,12 @@ def stage_compressed(work: Path, args: argparse.Namespace) -> dict:
 def stage_summary(work: Path, args: argparse.Namespace) -> dict:
     import duckdb
 
-    from clvlab import rfm
+    from clvlab.engines import summary
 
-    rfm.summarize(args.log, CALIBRATION_END).write_parquet(str(work / "summary.parquet"))
+    # Scoring needs no order: the global sort by customer id is skipped.
+    summary.summarize(args.log, CALIBRATION_END, sort=False).write_parquet(
+        str(work / "summary.parquet")
+    )
     path = str(work / "summary.parquet")
     return {"customers": duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]}
 
