@@ -46,6 +46,7 @@ import xarray as xr
 
 from clvlab import clv
 from clvlab.engines.sources import engine_of, lazy
+from clvlab.engines.summary import COUNT_COLUMN, distinct_rows
 
 #: Columns of a score table, after the id column.
 SCORES: tuple[str, ...] = ("probability_alive", "expected_purchases")
@@ -121,15 +122,9 @@ def spend_table(summary: Any) -> pd.DataFrame:
         (:func:`clvlab.rfm.summarize` with an amount column).
     """
     frame, _ = lazy(summary)
-    return (
-        frame.filter(nw.col("frequency") > 0)
-        .group_by("frequency", "monetary_value")
-        .agg(nw.col("customer_id").min(), nw.len().alias("customers"))
-        .sort("frequency", "monetary_value")
-        .select("customer_id", "frequency", "monetary_value", "customers")
-        .collect(backend="pandas")
-        .to_native()
-    )
+    keys = ("frequency", "monetary_value")
+    groups = distinct_rows(frame.filter(nw.col("frequency") > 0), {k: nw.col(k) for k in keys})
+    return groups.sort_values(list(keys), ignore_index=True)[["customer_id", *keys, COUNT_COLUMN]]
 
 
 def score_frame(

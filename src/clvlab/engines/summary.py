@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -362,11 +363,13 @@ def compressed(
     acquired = nw.col("first_day") <= periods.calibration_end
     # Customers acquired after the calibration end form one group (null pattern), so that
     # the same query counts them and the merged rows.
-    groups = _distinct_rows(
+    groups = distinct_rows(
         customers,
-        frequency=nw.when(acquired).then(nw.col("calibration_days") - 1),
-        recency=nw.when(acquired).then(nw.col("last_day") - nw.col("first_day")),
-        T=nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
+        {
+            "frequency": nw.when(acquired).then(nw.col("calibration_days") - 1),
+            "recency": nw.when(acquired).then(nw.col("last_day") - nw.col("first_day")),
+            "T": nw.when(acquired).then(periods.calibration_end - nw.col("first_day")),
+        },
         purchase_days=nw.col("purchase_days").sum(),
         rows=nw.col("rows").sum(),
     )
@@ -410,23 +413,23 @@ def compress(summary: Any) -> pd.DataFrame:
             "a summary written by clvlab.engines.summary.summarize, or compress the log with "
             "clvlab.engines.summary.compressed"
         )
-    groups = _distinct_rows(
-        frame, frequency=nw.col("frequency"), recency=nw.col("recency"), T=nw.col("T")
-    )
+    groups = distinct_rows(frame, {k: nw.col(k) for k in ("frequency", "recency", "T")})
     table = _table(groups, unit_days=1)
     table.attrs = {"customers": int(table[COUNT_COLUMN].sum())}
     return table
 
 
-def _distinct_rows(frame: nw.LazyFrame, **columns: nw.Expr) -> pd.DataFrame:
-    """The distinct values of the ``frequency``, ``recency`` and ``T`` expressions in
-    ``frame`` with the smallest ``customer_id`` and the number of customers of each, and
-    the other (aggregate) ``columns``, read into pandas (nulls form a group)."""
-    keys = {k: columns.pop(k) for k in ("frequency", "recency", "T")}
+def distinct_rows(
+    frame: nw.LazyFrame, keys: Mapping[str, nw.Expr], **aggregates: nw.Expr
+) -> pd.DataFrame:
+    """The distinct values of the ``keys`` expressions in ``frame``, each with the smallest
+    ``customer_id`` (so that a model's error messages name a real customer), its number of
+    customers (:data:`COUNT_COLUMN`) and the other ``aggregates``, computed in the frame's
+    engine and read into pandas (nulls form a group), in no particular order."""
     return (
         frame.with_columns(**keys)
         .group_by(*keys, drop_null_keys=False)
-        .agg(nw.col("customer_id").min(), **columns, **{COUNT_COLUMN: nw.len()})
+        .agg(nw.col("customer_id").min(), **aggregates, **{COUNT_COLUMN: nw.len()})
         .collect(backend="pandas")
         .to_native()
     )
